@@ -1,0 +1,72 @@
+# libsafepool + chaos: plain GNU Makefile (see README.md).
+# Each component adds its own rules in <dir>/<dir>.mk; this file holds the
+# shared flags and the top-level targets.
+
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+B       ?= build
+
+override CFLAGS  += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+                    -D_GNU_SOURCE -MMD -MP -Ipool/include
+override LDFLAGS += -Wl,-z,defs
+ifneq ($(CI),)
+override CFLAGS  += -Werror
+endif
+ifneq ($(COVERAGE),)
+override CFLAGS  += --coverage -DSP_COVERAGE=1 -O0
+override LDFLAGS += --coverage
+endif
+ifneq ($(SANITIZE),)
+override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags libcgroup jansson inih cmocka 2>/dev/null)
+override CFLAGS += $(PKG_CFLAGS)
+
+# Components append to these.
+ALL_BINS  :=
+TESTS     :=
+DEPS      :=
+
+.PHONY: all check clean install uninstall coverage sanitize demo bench
+all: build-all
+
+include pool/pool.mk
+include chaos/chaos.mk
+include scenarios/scenarios.mk
+include tests/tests.mk
+
+build-all: $(ALL_BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+# Every test binary runs under a hard timeout: a hang is a failure.
+TEST_TIMEOUT ?= 300
+check: build-all $(TESTS)
+	@tests/run-tests $(TEST_TIMEOUT) $(TESTS)
+
+coverage:
+	@ci/coverage
+
+sanitize:
+	$(MAKE) B=build/asan SANITIZE=1 check
+
+clean:
+	rm -rf $(B) build coverage/html coverage/*.info
+
+-include $(DEPS)

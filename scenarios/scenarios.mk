@@ -1,0 +1,20 @@
+# Task kit (C library + chaos-task executable) and compiled target adapters.
+# The parser, checker and matrix (scenarios/*.c) are in chaos/chaos.mk's core.
+KIT_SRCS := $(filter-out scenarios/kit/chaos_task_main.c,$(wildcard scenarios/kit/*.c))
+KIT_OBJS := $(KIT_SRCS:%.c=$(B)/%.o)
+TGT_SRCS := $(wildcard scenarios/targets/*.c)
+TGT_BINS := $(TGT_SRCS:scenarios/targets/%.c=$(B)/targets/%)
+DEPS     += $(KIT_OBJS:.o=.d) $(TGT_SRCS:%.c=$(B)/%.d) $(B)/scenarios/kit/chaos_task_main.d
+
+$(B)/libchaostask.a: $(KIT_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/chaos-task: $(B)/scenarios/kit/chaos_task_main.o $(B)/libchaostask.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/targets/%: $(B)/scenarios/targets/%.o $(B)/libchaostask.a $(B)/libsafepool.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+ALL_BINS += $(B)/libchaostask.a $(B)/chaos-task $(TGT_BINS)
