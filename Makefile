@@ -37,13 +37,15 @@ ALL_BINS  :=
 TESTS     :=
 DEPS      :=
 
-.PHONY: all check clean install uninstall coverage sanitize demo bench
+.PHONY: all build-all check clean install uninstall coverage sanitize demo bench
 all: build-all
 
 include pool/pool.mk
 include chaos/chaos.mk
 include scenarios/scenarios.mk
 include tests/tests.mk
+-include scenarios/matrix.mk
+-include bench/bench.mk
 
 build-all: $(ALL_BINS)
 
