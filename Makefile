@@ -37,7 +37,7 @@ ALL_BINS  :=
 TESTS     :=
 DEPS      :=
 
-.PHONY: all build-all check clean install uninstall coverage sanitize demo bench
+.PHONY: all build-all check check-v2 clean install uninstall coverage sanitize demo bench
 all: build-all
 
 include pool/pool.mk
@@ -64,6 +64,10 @@ check: build-all $(TESTS)
 
 coverage:
 	@ci/coverage
+
+# cgroup v2 in a real kernel under qemu (see ci/check-v2).
+check-v2:
+	@ci/check-v2
 
 sanitize:
 	$(MAKE) B=build/asan SANITIZE=1 check
