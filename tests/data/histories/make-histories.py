@@ -1,0 +1,354 @@
+#!/usr/bin/python3
+"""Writes the hand-made histories the checker tests read.
+
+Each history is a plausible run (docs/protocol.md section 3) built from a
+small timeline, then changed in one place to break exactly one guarantee.
+Run it from this directory after changing it; the .jsonl files are kept in
+the tree so the tests need no Python.
+"""
+import json
+
+
+class Run:
+    def __init__(self, name, policy, retries=0, mem_mode="none", mem_limit=0):
+        self.ev = []
+        self.t = 0.0
+        self.lineno = 0
+        self.next_pid = 1001
+        self.next_index = 0
+        self.add("run", version=1, name=name, target="safepool",
+                 argv=["build/targets/safepool"], backend="v1",
+                 cgroup="/sys/fs/cgroup/memory/test/chaos.1.2.0",
+                 mem_mode=mem_mode, mem_limit=mem_limit, deadline_ms=20000,
+                 seed=1, workers=4, ntasks=10, policy=policy, retries=retries)
+        self.add("spawn", pid=1000)
+        self.workers = []
+        for i in range(4):
+            self.workers.append(self.new_worker())
+
+    def add(self, ev, **kw):
+        d = {"t": round(self.t, 4), "ev": ev}
+        d.update(kw)
+        self.ev.append(d)
+
+    def tick(self, dt=0.005):
+        self.t += dt
+
+    def new_worker(self):
+        pid = self.next_pid
+        self.next_pid += 1
+        self.add("worker", pid=pid, index=self.next_index, cgroup=None)
+        self.next_index += 1
+        return pid
+
+    def out(self, line):
+        self.lineno += 1
+        self.add("outcome", line=line, lineno=self.lineno)
+
+    def ok(self, task, attempt=1, value=None, w=0):
+        pid = self.workers[w]
+        self.add("start", task=task, attempt=attempt, pid=pid)
+        self.tick(0.05)
+        v = task * task if value is None else value
+        self.add("end", task=task, attempt=attempt, pid=pid, result=v)
+        self.out("result %d %d" % (task, v))
+        self.tick()
+
+    def killed(self, task, attempt=1, w=0, oom=False, signal="SIGKILL",
+               how="signal", code=None, report="lost"):
+        pid = self.workers[w]
+        self.add("start", task=task, attempt=attempt, pid=pid)
+        if how == "signal" and not oom:
+            self.tick(0.02)
+            self.add("fault", kind="on-start", signal=signal, pid=pid,
+                     task=task, ok=True, error=None)
+        self.tick(0.01)
+        self.add("death", pid=pid, task=task, attempt=attempt, how=how,
+                 signal=signal if how == "signal" else None, code=code,
+                 oom=oom, oom_kill=1 if oom else 0)
+        if oom:
+            self.add("oom", cgroup="/sys/fs/cgroup/memory/test/chaos.1.2.0/w0",
+                     oom_kill=1)
+        self.workers[w] = self.new_worker()
+        if report:
+            self.out(report)
+        self.tick()
+
+    def finish(self, last="done", verdict="done", leftovers=(), teardown_ok=True):
+        if last:
+            self.out(last)
+        self.tick()
+        self.add("target_exit", how="exit", code=0)
+        for pid, comm in leftovers:
+            self.add("leftover", pid=pid, comm=comm)
+        self.add("teardown", killed=len(leftovers), cgroups_removed=1,
+                 ok=teardown_ok, error=None if teardown_ok else "rmdir: EBUSY")
+        self.add("end_run", verdict=verdict, reason=None,
+                 elapsed_ms=round(self.t * 1000))
+
+    def write(self, path, cut=None):
+        text = "".join(json.dumps(e) + "\n" for e in self.ev)
+        if cut:
+            text = text[:cut(text)]
+        with open(path, "w") as f:
+            f.write(text)
+
+
+def skip_run(name="skip", outcomes=None, killed_line="killed-tasks 3",
+             **finish):
+    """Task 3 killed, the other nine return id*id; outcomes may edit."""
+    r = Run(name, "skip")
+    for i in range(10):
+        if i == 3:
+            r.killed(3, report="lost 3")
+        else:
+            r.ok(i)
+    if outcomes:
+        outcomes(r)
+    if killed_line:
+        r.out(killed_line)
+    r.finish(**finish)
+    return r
+
+
+skip_run().write("skip-pass.jsonl")
+skip_run(outcomes=lambda r: r.out("result 12 144")).write("skip-invented.jsonl")
+skip_run(outcomes=lambda r: r.out("result 5 25")).write("skip-duplicate.jsonl")
+def protocol_error(r):
+    r.lineno += 1
+    r.add("protocol_error", lineno=r.lineno, line="hello there",
+          text="not an outcome line")
+
+
+skip_run(outcomes=protocol_error).write("skip-protocol.jsonl")
+skip_run(outcomes=lambda r: r.out("result five 25")).write("skip-protocol-outcome.jsonl")
+skip_run(killed_line="killed-tasks 4").write("killed-wrong.jsonl")
+skip_run(killed_line="killed-tasks 3,4").write("killed-extra.jsonl")
+skip_run(killed_line=None).write("killed-missing.jsonl")
+skip_run(leftovers=[(4242, "sleep")]).write("leftover.jsonl")
+skip_run(teardown_ok=False).write("teardown-failed.jsonl")
+skip_run(last=None, verdict="crashed").write("crashed.jsonl")
+
+# A pool that returns a wrong value, forgets a task, or calls a healthy
+# task lost.
+r = Run("skip", "skip")
+for i in range(10):
+    if i == 3:
+        r.killed(3, report="lost 3")
+    elif i == 5:
+        r.ok(5, value=26)
+    else:
+        r.ok(i)
+r.out("killed-tasks 3"); r.finish(); r.write("skip-wrong-value.jsonl")
+
+r = Run("skip", "skip")
+for i in range(10):
+    if i == 3:
+        r.killed(3, report="lost 3")
+    elif i == 7:
+        r.add("start", task=7, attempt=1, pid=r.workers[0])
+        r.tick(0.05)
+        r.add("end", task=7, attempt=1, pid=r.workers[0], result=49)
+    else:
+        r.ok(i)
+r.out("killed-tasks 3"); r.finish(); r.write("skip-missing.jsonl")
+
+r = Run("skip", "skip")
+for i in range(10):
+    if i == 3:
+        r.killed(3, report="lost 3")
+    elif i == 6:
+        r.add("start", task=6, attempt=1, pid=r.workers[0])
+        r.out("lost 6")
+    else:
+        r.ok(i)
+r.out("killed-tasks 3"); r.finish(); r.write("skip-lost-not-killed.jsonl")
+
+r = Run("skip", "skip")
+for i in range(10):
+    if i == 3:
+        r.killed(3, report=None)
+    else:
+        r.ok(i)
+r.out("killed-tasks 3"); r.finish(); r.write("skip-killed-no-outcome.jsonl")
+
+# A result for task 3 although its only attempt was killed: made up.
+r = Run("skip", "skip")
+for i in range(10):
+    if i == 3:
+        r.killed(3, report="result 3 9")
+    else:
+        r.ok(i)
+r.out("killed-tasks 3"); r.finish(); r.write("skip-result-of-killed.jsonl")
+
+# A result for task 4 that never started.
+r = Run("skip", "skip")
+for i in range(10):
+    if i == 3:
+        r.killed(3, report="lost 3")
+    elif i == 4:
+        r.out("result 4 16")
+    else:
+        r.ok(i)
+r.out("killed-tasks 3"); r.finish(); r.write("skip-never-started.jsonl")
+
+# The deadline passes: the pool hangs waiting for task 3.
+r = Run("skip", "skip")
+for i in range(10):
+    if i == 3:
+        r.killed(3, report=None)
+    else:
+        r.ok(i)
+r.t = 20.0
+r.add("deadline", deadline_ms=20000)
+r.add("diag", pid=1000, ppid=1, comm="python3", state="S", wchan="do_select",
+      stack=None, unfinished=[3])
+r.add("teardown", killed=4, cgroups_removed=1, ok=True, error=None)
+r.add("end_run", verdict="hang", reason="deadline 20000 ms passed",
+      elapsed_ms=20000)
+r.write("hang.jsonl")
+
+# A pool without the policy.
+r = Run("skip", "skip")
+r.out("unsupported this pool cannot skip a killed task")
+r.finish()
+r.write("unsupported.jsonl")
+
+# The environment could not run the scenario.
+r = Run("skip", "skip")
+r.ev = r.ev[:1]
+r.add("end_run", verdict="skipped", reason="no writable memory cgroup",
+      elapsed_ms=0)
+r.write("skipped.jsonl")
+
+# Truncated: the controller died while writing end_run, or after it.
+skip_run().write("truncated-mid-end.jsonl",
+                 cut=lambda text: len(text) - 25)
+r = skip_run()
+r.write("truncated-tail.jsonl")
+with open("truncated-tail.jsonl", "a") as f:
+    f.write('{"t": 1.5, "ev": "diag", "pid": 10')
+
+# Retry.
+def retry_run(name, fn, killed_line="killed-tasks 3"):
+    r = Run("retry", "retry", retries=2)
+    fn(r)
+    if killed_line:
+        r.out(killed_line)
+    r.finish()
+    r.write(name)
+
+
+def retry_pass(r):
+    for i in range(10):
+        if i == 3:
+            r.killed(3, report=None)
+            r.ok(3, attempt=2)
+        else:
+            r.ok(i)
+
+
+def retry_too_many(r):
+    for i in range(10):
+        if i == 3:
+            for a in range(1, 5):
+                r.killed(3, attempt=a, report=None)
+            r.ok(3, attempt=5)
+        else:
+            r.ok(i)
+
+
+def retry_rerun(r):
+    for i in range(10):
+        if i == 3:
+            r.killed(3, report=None)
+            r.ok(3, attempt=2)
+        elif i == 2:
+            r.add("start", task=2, attempt=1, pid=r.workers[1])
+            r.ok(2, attempt=2)
+        else:
+            r.ok(i)
+
+
+def retry_gave_up(r):
+    for i in range(10):
+        if i == 3:
+            r.killed(3, report="lost 3")
+        else:
+            r.ok(i)
+
+
+def retry_exhausted(r):
+    for i in range(10):
+        if i == 3:
+            for a in range(1, 4):
+                r.killed(3, attempt=a, report="lost 3" if a == 3 else None)
+        else:
+            r.ok(i)
+
+
+retry_run("retry-pass.jsonl", retry_pass)
+retry_run("retry-too-many.jsonl", retry_too_many)
+retry_run("retry-rerun.jsonl", retry_rerun)
+retry_run("retry-gave-up.jsonl", retry_gave_up)
+retry_run("retry-exhausted.jsonl", retry_exhausted)
+
+# Abort.
+def abort_run(name, aborted_after=0.05, start_after=False, aborted=True):
+    r = Run("abort", "abort")
+    for i in range(3):
+        r.ok(i)
+    r.killed(3, report=None)
+    r.tick(aborted_after)
+    if aborted:
+        r.out("aborted worker running task 3 died")
+    if start_after:
+        r.tick(0.1)
+        r.add("start", task=8, attempt=1, pid=r.workers[2])
+    r.finish(last=None if aborted else "done",
+             verdict="aborted" if aborted else "done")
+    r.write(name)
+
+
+abort_run("abort-pass.jsonl")
+abort_run("abort-late.jsonl", aborted_after=2.8)
+abort_run("abort-start-after.jsonl", start_after=True)
+abort_run("abort-missing.jsonl", aborted=False)
+
+# OOM.
+def oom_run(name, confirmed=True):
+    r = Run("oom", "skip", mem_mode="per-worker", mem_limit=64 << 20)
+    for i in range(10):
+        if i == 3:
+            r.killed(3, oom=True, report="lost 3")
+            if not confirmed:
+                d = [e for e in r.ev if e["ev"] == "death"][-1]
+                d["oom"] = False
+                d["oom_kill"] = 0
+                r.ev = [e for e in r.ev if e["ev"] != "oom"]
+        else:
+            r.ok(i)
+    r.out("killed-tasks 3")
+    r.finish()
+    r.write(name)
+
+
+oom_run("oom-pass.jsonl")
+oom_run("oom-unconfirmed.jsonl", confirmed=False)
+
+# Exit: task 5 calls _exit(3); the pool reports an error for it.
+def exit_run(name, report):
+    r = Run("exit", "skip")
+    for i in range(10):
+        if i == 5:
+            r.killed(5, how="exit", code=3, report=report)
+        else:
+            r.ok(i)
+    r.out("killed-tasks 5")
+    r.finish()
+    r.write(name)
+
+
+exit_run("exit-pass.jsonl", "error 5 worker exited with code 3")
+exit_run("exit-lost.jsonl", "lost 5")
+exit_run("exit-result.jsonl", "result 5 25")

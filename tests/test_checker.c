@@ -1,0 +1,242 @@
+/* The checker on recorded histories: for each guarantee a history that
+ * passes and one that breaks it, and the exact cell and evidence expected.
+ * The histories are written by tests/data/histories/make-histories.py. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../scenarios/checker.h"
+
+#define DIR "tests/data/histories/"
+
+static int chdir_to_tree(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		if (access("scenarios/checker.h", F_OK) == 0)
+			return 0;
+		if (chdir("..") != 0)
+			return -1;
+	}
+	return -1;
+}
+
+struct case_ {
+	const char *scenario; /* in DIR */
+	const char *history;  /* in DIR */
+	const char *cell;     /* expected cell_text */
+	const char *evidence; /* substring of the first failed check's evidence, or NULL */
+	const char *note;     /* substring of the note, or NULL */
+};
+
+static const struct case_ cases[] = {
+    /* skip */
+    {"skip.ini", "skip-pass.jsonl", "PASS", NULL, NULL},
+    {"skip.ini", "skip-invented.jsonl", "FAIL(skip)",
+     "skip: result for task 12 which does not exist", NULL},
+    {"skip.ini", "skip-duplicate.jsonl", "FAIL(skip)", "skip: task 5 result 25 appears twice",
+     NULL},
+    {"skip.ini", "skip-wrong-value.jsonl", "FAIL(skip)", "skip: task 5 result 26, expected 25",
+     NULL},
+    {"skip.ini", "skip-missing.jsonl", "FAIL(skip)",
+     "skip: task 7 has no result and was never killed", NULL},
+    {"skip.ini", "skip-lost-not-killed.jsonl", "FAIL(skip)",
+     "skip: task 6 reported lost but was never killed", NULL},
+    {"skip.ini", "skip-killed-no-outcome.jsonl", "FAIL(skip)",
+     "skip: task 3 was killed and has no outcome", NULL},
+    {"skip.ini", "skip-result-of-killed.jsonl", "FAIL(skip)",
+     "skip: task 3 has result 9 but its last attempt 1 was killed", NULL},
+    {"skip.ini", "skip-never-started.jsonl", "FAIL(skip)",
+     "skip: result for task 4 which never started", NULL},
+    {"skip.ini", "skip-protocol.jsonl", "FAIL(skip)", "protocol: line 11 'hello there'",
+     "1 protocol error"},
+    {"skip.ini", "skip-protocol-outcome.jsonl", "FAIL(skip)",
+     "protocol: line 11 'result five 25' (not an outcome line)", NULL},
+    /* killed-task report */
+    {"skip.ini", "killed-wrong.jsonl", "FAIL(killed-tasks)",
+     "killed-tasks: pool says {4}, history says {3}", NULL},
+    {"skip.ini", "killed-extra.jsonl", "FAIL(killed-tasks)",
+     "killed-tasks: pool says {3,4}, history says {3}", NULL},
+    {"skip.ini", "killed-missing.jsonl", "FAIL(killed-tasks)",
+     "killed-tasks: the pool printed no killed-tasks line, history says {3}", NULL},
+    /* hang-free and no-leftovers */
+    {"skip.ini", "hang.jsonl", "HANG", "hang-free: the run hit its deadline of 20000 ms", NULL},
+    {"skip.ini", "crashed.jsonl", "FAIL(hang-free)", "hang-free: the run ended as crashed", NULL},
+    {"skip.ini", "leftover.jsonl", "FAIL(hang-free)",
+     "hang-free: process 4242 (sleep) was left in the run cgroup", NULL},
+    {"skip.ini", "teardown-failed.jsonl", "FAIL(no-leftovers)",
+     "no-leftovers: teardown failed: rmdir: EBUSY", NULL},
+    {"skip.ini", "truncated-mid-end.jsonl", "FAIL(hang-free)", "without end_run (cut short)",
+     "history cut short"},
+    {"skip.ini", "truncated-tail.jsonl", "PASS", NULL, "history cut short after line 43"},
+    /* cells that are not a verdict on the pool */
+    {"skip.ini", "unsupported.jsonl", "UNSUPPORTED", NULL, "this pool cannot skip a killed task"},
+    {"skip.ini", "skipped.jsonl", "SKIP", NULL, "no writable memory cgroup"},
+    /* retry */
+    {"retry.ini", "retry-pass.jsonl", "PASS", NULL, NULL},
+    {"retry.ini", "retry-exhausted.jsonl", "PASS", NULL, NULL},
+    {"retry.ini", "retry-too-many.jsonl", "FAIL(retry)", "retry: task 3 started 5 times, cap 3",
+     NULL},
+    {"retry.ini", "retry-rerun.jsonl", "FAIL(retry)",
+     "retry: task 2 ran 2 times but was never killed", NULL},
+    {"retry.ini", "retry-gave-up.jsonl", "FAIL(retry)",
+     "retry: task 3 reported lost after 1 of 3 allowed attempts", NULL},
+    /* abort */
+    {"abort.ini", "abort-pass.jsonl", "PASS", NULL, NULL},
+    {"abort.ini", "abort-late.jsonl", "FAIL(abort)", "after the first death, bound 2000 ms", NULL},
+    {"abort.ini", "abort-start-after.jsonl", "FAIL(abort)",
+     "abort: task 8 started 100 ms after aborted", NULL},
+    {"abort.ini", "abort-missing.jsonl", "FAIL(abort)", "abort: the pool never printed aborted",
+     NULL},
+    /* oom */
+    {"oom.ini", "oom-pass.jsonl", "PASS", NULL, NULL},
+    {"oom.ini", "oom-unconfirmed.jsonl", "FAIL(oom)",
+     "oom: task 3 died (SIGKILL) but oom_kill did not confirm it (oom: false)", NULL},
+    /* a task that exits on purpose */
+    {"exit.ini", "exit-pass.jsonl", "PASS", NULL, NULL},
+    {"exit.ini", "exit-lost.jsonl", "PASS", NULL, NULL},
+    {"exit.ini", "exit-result.jsonl", "FAIL(skip)",
+     "skip: task 5 has result 25 but its last attempt 1 was killed", NULL},
+};
+
+static const struct chaos_check *first_failed(const struct chaos_verdict *v)
+{
+	unsigned i;
+
+	for (i = 0; i < v->nchecks; i++) {
+		if (!v->checks[i].ok)
+			return &v->checks[i];
+	}
+	return NULL;
+}
+
+static void run_case(const struct case_ *c)
+{
+	char sp[256], hp[256], err[1024];
+	struct chaos_scenario sc;
+	struct chaos_verdict v;
+	const struct chaos_check *f;
+	int r;
+
+	snprintf(sp, sizeof(sp), DIR "%s", c->scenario);
+	snprintf(hp, sizeof(hp), DIR "%s", c->history);
+	r = chaos_scenario_load(&sc, sp, err, sizeof(err));
+	if (r)
+		print_error("%s\n", err);
+	assert_int_equal(r, 0);
+	assert_int_equal(chaos_check_history(&sc, hp, &v), 0);
+	f = first_failed(&v);
+	if (strcmp(v.cell_text, c->cell) ||
+	    (c->evidence && (!f || !strstr(f->evidence, c->evidence))) ||
+	    (c->note && !strstr(v.note, c->note)))
+		print_error("%s: cell %s evidence '%s' note '%s'\n", c->history, v.cell_text,
+			    f ? f->evidence : "", v.note);
+	assert_string_equal(v.cell_text, c->cell);
+	if (c->evidence) {
+		assert_non_null(f);
+		assert_non_null(strstr(f->evidence, c->evidence));
+	}
+	if (!strcmp(c->cell, "PASS")) {
+		assert_null(f);
+		assert_int_equal(v.cell, CHAOS_CELL_PASS);
+	}
+	if (c->note)
+		assert_non_null(strstr(v.note, c->note));
+	/* Every expectation of the scenario got a check, and only those. */
+	{
+		unsigned bits = 0, i;
+
+		for (i = 0; i < v.nchecks; i++) {
+			assert_int_equal(bits & v.checks[i].expect, 0);
+			bits |= v.checks[i].expect;
+			if (v.checks[i].ok)
+				assert_string_equal(v.checks[i].evidence, "");
+		}
+		assert_int_equal(bits, sc.expect);
+	}
+	chaos_scenario_free(&sc);
+}
+
+static void test_cases(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i]);
+}
+
+/* The same history judged against two scenarios: with and without the
+ * killed-tasks expectation, only the first may fail on it. */
+static void test_expectations_select_checks(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_verdict v;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(chaos_scenario_load(&sc, DIR "skip.ini", err, sizeof(err)), 0);
+	sc.expect &= ~CHAOS_EXPECT_KILLED_REPORT;
+	assert_int_equal(chaos_check_history(&sc, DIR "killed-wrong.jsonl", &v), 0);
+	assert_string_equal(v.cell_text, "PASS");
+	assert_int_equal(v.nchecks, 3);
+	assert_string_equal(v.checks[0].name, "hang-free");
+	assert_string_equal(v.checks[1].name, "skip");
+	assert_string_equal(v.checks[2].name, "no-leftovers");
+	chaos_scenario_free(&sc);
+}
+
+static void test_missing_history(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_verdict v;
+
+	(void)state;
+	assert_int_equal(chaos_scenario_init(&sc, 10), 0);
+	assert_int_equal(chaos_check_history(&sc, DIR "no-such-history.jsonl", &v), -ENOENT);
+	chaos_scenario_free(&sc);
+	assert_string_equal(chaos_cell_name(CHAOS_CELL_UNSUPPORTED), "UNSUPPORTED");
+	assert_string_equal(chaos_cell_name(CHAOS_CELL_HANG), "HANG");
+}
+
+/* An empty history (the controller died before writing anything) is read,
+ * and judged as cut short. */
+static void test_empty_history(void **state)
+{
+	char path[] = "/tmp/test_checker.XXXXXX";
+	struct chaos_scenario sc;
+	struct chaos_verdict v;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chaos_scenario_init(&sc, 10), 0);
+	assert_int_equal(chaos_check_history(&sc, path, &v), 0);
+	assert_string_equal(v.cell_text, "FAIL(hang-free)");
+	assert_non_null(strstr(v.checks[0].evidence, "ends after 0 lines without end_run"));
+	chaos_scenario_free(&sc);
+	assert_int_equal(unlink(path), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cases),
+	    cmocka_unit_test(test_expectations_select_checks),
+	    cmocka_unit_test(test_missing_history),
+	    cmocka_unit_test(test_empty_history),
+	};
+
+	return cmocka_run_group_tests(tests, chdir_to_tree, NULL);
+}

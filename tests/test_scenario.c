@@ -1,0 +1,445 @@
+/* Scenario files: every shipped suite parses, the task spec writer follows
+ * docs/protocol.md section 1, and every malformed file in tests/data/bad/
+ * fails with -EINVAL and the message its first line announces. */
+#include <errno.h>
+#include <glob.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../scenarios/scenario.h"
+
+/* The tests read files relative to the source tree; find it from wherever
+ * the program was started (make check runs it from the top directory). */
+static int chdir_to_tree(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		if (access("scenarios/scenario.h", F_OK) == 0)
+			return 0;
+		if (chdir("..") != 0)
+			return -1;
+	}
+	return -1;
+}
+
+static size_t load_suite(const char *pattern, size_t min)
+{
+	struct chaos_scenario sc;
+	char err[1024];
+	glob_t g;
+	size_t i;
+
+	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+	assert_true(g.gl_pathc >= min);
+	for (i = 0; i < g.gl_pathc; i++) {
+		const char *base = strrchr(g.gl_pathv[i], '/') + 1;
+		int r = chaos_scenario_load(&sc, g.gl_pathv[i], err, sizeof(err));
+
+		if (r)
+			print_error("%s\n", err);
+		assert_int_equal(r, 0);
+		/* The name defaults to the file's base name. */
+		assert_int_equal(strncmp(sc.name, base, strlen(sc.name)), 0);
+		assert_string_equal(base + strlen(sc.name), ".ini");
+		/* Each suite stays well under a minute on a fast pool. */
+		assert_true(sc.deadline_ms <= 20000);
+		assert_true(sc.description[0] != '\0');
+		assert_true(sc.expect & CHAOS_EXPECT_HANG_FREE);
+		chaos_scenario_free(&sc);
+	}
+	i = g.gl_pathc;
+	globfree(&g);
+	return i;
+}
+
+static void test_suites_parse(void **state)
+{
+	(void)state;
+	assert_true(load_suite("scenarios/seed/*.ini", 8) >= 8);
+	assert_true(load_suite("scenarios/oom/*.ini", 6) >= 6);
+	assert_true(load_suite("scenarios/schedules/*.ini", 5) >= 5);
+}
+
+static void test_seed_kill_one_skip(void **state)
+{
+	struct chaos_scenario sc;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(
+	    chaos_scenario_load(&sc, "scenarios/seed/kill-one-skip.ini", err, sizeof(err)), 0);
+	assert_string_equal(sc.name, "kill-one-skip");
+	assert_int_equal(sc.workers, 4);
+	assert_int_equal(sc.ntasks, 10);
+	assert_string_equal(sc.policy, "skip");
+	assert_int_equal(sc.deadline_ms, 20000);
+	assert_int_equal(sc.nfaults, 1);
+	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_ON_START);
+	assert_int_equal(sc.faults[0].signo, SIGKILL);
+	assert_int_equal(sc.faults[0].task, 3);
+	assert_int_equal(sc.faults[0].attempt, 1);
+	assert_int_equal(sc.faults[0].delay_ms, 20);
+	assert_int_equal(sc.faults[0].line, 17);
+	assert_int_equal(sc.tasks[0].sleep_ms, 50);
+	assert_int_equal(sc.tasks[3].sleep_ms, 300);
+	assert_int_equal(sc.tasks[3].result, 9);
+	assert_int_equal(sc.tasks[9].result, 81);
+	assert_int_equal(sc.expect, CHAOS_EXPECT_HANG_FREE | CHAOS_EXPECT_SKIP |
+					CHAOS_EXPECT_KILLED_REPORT | CHAOS_EXPECT_NO_LEFTOVERS);
+	chaos_scenario_free(&sc);
+}
+
+static void test_seed_oom_and_exit(void **state)
+{
+	struct chaos_scenario sc;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(chaos_scenario_load(&sc, "scenarios/seed/oom-skip.ini", err, sizeof(err)),
+			 0);
+	assert_int_equal(sc.mem_mode, CHAOS_MEM_PER_WORKER);
+	assert_int_equal(sc.mem_limit, 64ull << 20);
+	assert_int_equal(sc.tasks[3].alloc_bytes, 256ull << 20);
+	assert_int_equal(sc.tasks[2].alloc_bytes, 0);
+	assert_true(sc.expect & CHAOS_EXPECT_OOM);
+	chaos_scenario_free(&sc);
+
+	assert_int_equal(chaos_scenario_load(&sc, "scenarios/seed/exit-skip.ini", err, sizeof(err)),
+			 0);
+	assert_int_equal(sc.tasks[5].action, CHAOS_ACT_EXIT);
+	assert_int_equal(sc.tasks[5].exit_code, 3);
+	assert_int_equal(sc.tasks[4].action, CHAOS_ACT_OK);
+	assert_int_equal(sc.nfaults, 0);
+	chaos_scenario_free(&sc);
+
+	assert_int_equal(
+	    chaos_scenario_load(&sc, "scenarios/seed/abort-on-kill.ini", err, sizeof(err)), 0);
+	assert_string_equal(sc.policy, "abort");
+	assert_int_equal(sc.abort_within_ms, 2000);
+	assert_true(sc.expect & CHAOS_EXPECT_ABORT);
+	chaos_scenario_free(&sc);
+}
+
+static void test_schedule_faults(void **state)
+{
+	struct chaos_scenario sc;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(
+	    chaos_scenario_load(&sc, "scenarios/schedules/kill-every.ini", err, sizeof(err)), 0);
+	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_EVERY);
+	assert_int_equal(sc.faults[0].interval_ms, 150);
+	assert_int_equal(sc.faults[0].jitter_ms, 50);
+	assert_int_equal(sc.faults[0].count, 3);
+	assert_int_equal(sc.faults[0].seed, 42);
+	assert_int_equal(sc.retries, 3);
+	chaos_scenario_free(&sc);
+
+	assert_int_equal(
+	    chaos_scenario_load(&sc, "scenarios/schedules/sigstop-cont.ini", err, sizeof(err)), 0);
+	assert_int_equal(sc.faults[0].signo, SIGSTOP);
+	assert_int_equal(sc.faults[0].cont_after_ms, 300);
+	chaos_scenario_free(&sc);
+
+	assert_int_equal(
+	    chaos_scenario_load(&sc, "scenarios/schedules/sigstop-timeout.ini", err, sizeof(err)),
+	    0);
+	assert_int_equal(sc.task_timeout_ms, 1000);
+	chaos_scenario_free(&sc);
+
+	assert_int_equal(
+	    chaos_scenario_load(&sc, "scenarios/schedules/pressure-inside.ini", err, sizeof(err)),
+	    0);
+	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_PRESSURE);
+	assert_int_equal(sc.faults[0].pressure_inside, 1);
+	assert_int_equal(sc.faults[0].bytes, 256ull << 20);
+	assert_int_equal(sc.faults[0].duration_ms, 1000);
+	assert_int_equal(sc.mem_mode, CHAOS_MEM_WHOLE_RUN);
+	chaos_scenario_free(&sc);
+
+	assert_int_equal(
+	    chaos_scenario_load(&sc, "scenarios/schedules/kill-at.ini", err, sizeof(err)), 0);
+	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_AT_TIME);
+	assert_int_equal(sc.faults[0].worker, 1);
+	assert_int_equal(sc.faults[0].delay_ms, 100);
+	chaos_scenario_free(&sc);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* Defaults, overrides and the exit code default in one small file. */
+static void test_defaults_and_overrides(void **state)
+{
+	char dir[] = "/tmp/test_scenario.XXXXXX", path[64], err[1024];
+	struct chaos_scenario sc;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/my-name.ini", dir);
+	assert_int_equal(write_file(path, "[scenario]\n"
+					  "tasks = 5\n"
+					  "[task default]\n"
+					  "action = exit\n"
+					  "times = 0\n"
+					  "[task 1]\n"
+					  "action = ok\n"
+					  "result = -7 ; an inline comment\n"
+					  "[task 2]\n"
+					  "code = 9\n"
+					  "[task 4]\n"
+					  "sleep = 2s\n"
+					  "alloc = 3K\n"),
+			 0);
+	assert_int_equal(chaos_scenario_load(&sc, path, err, sizeof(err)), 0);
+	assert_string_equal(sc.name, "my-name");
+	assert_string_equal(sc.path, path);
+	assert_int_equal(sc.workers, 2);
+	assert_int_equal(sc.ntasks, 5);
+	assert_string_equal(sc.policy, "skip");
+	assert_int_equal(sc.deadline_ms, 30000);
+	assert_int_equal(sc.expect, CHAOS_EXPECT_HANG_FREE | CHAOS_EXPECT_NO_LEFTOVERS);
+	assert_int_equal(sc.tasks[0].action, CHAOS_ACT_EXIT);
+	assert_int_equal(sc.tasks[0].exit_code, 1);
+	assert_int_equal(sc.tasks[0].times, 0);
+	assert_int_equal(sc.tasks[1].action, CHAOS_ACT_OK);
+	assert_int_equal(sc.tasks[1].result, -7);
+	assert_int_equal(sc.tasks[2].exit_code, 9);
+	assert_int_equal(sc.tasks[2].result, 4);
+	assert_int_equal(sc.tasks[4].sleep_ms, 2000);
+	assert_int_equal(sc.tasks[4].alloc_bytes, 3072);
+	assert_int_equal(sc.tasks[4].action, CHAOS_ACT_EXIT);
+	chaos_scenario_free(&sc);
+
+	/* A missing file is an I/O error, not a format error. */
+	snprintf(path, sizeof(path), "%s/absent.ini", dir);
+	assert_int_equal(chaos_scenario_load(&sc, path, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "absent.ini"));
+	chaos_scenario_free(&sc);
+
+	snprintf(path, sizeof(path), "%s/my-name.ini", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* The README's example of each fault kind, in one file. */
+static void test_every_fault_kind(void **state)
+{
+	char dir[] = "/tmp/test_scenario.XXXXXX", path[64], err[1024];
+	struct chaos_scenario sc;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/faults.ini", dir);
+	assert_int_equal(write_file(path, "[scenario]\n"
+					  "workers = 4\n"
+					  "tasks = 10\n"
+					  "seed = 7\n"
+					  "[fault]               ; a comment after the header\n"
+					  "kind = kill-on-start\n"
+					  "task = 3\n"
+					  "attempt = 0\n"
+					  "delay = 20ms\n"
+					  "[fault]\n"
+					  "kind = kill-at\n"
+					  "worker = 1\n"
+					  "at = 100ms\n"
+					  "[fault]\n"
+					  "kind = kill-every\n"
+					  "interval = 150ms\n"
+					  "jitter = 50ms\n"
+					  "count = 3\n"
+					  "[fault]\n"
+					  "kind = kill-all-at\n"
+					  "signal = TERM\n"
+					  "at = 1s\n"
+					  "[fault]\n"
+					  "kind = kill-on-start\n"
+					  "signal = SIGSTOP\n"
+					  "cont-after = 300ms\n"
+					  "task = 2\n"
+					  "[fault]\n"
+					  "kind = pressure\n"
+					  "where = inside\n"
+					  "bytes = 1G\n"
+					  "duration = 1s\n"
+					  "at = 50ms\n"),
+			 0);
+	assert_int_equal(chaos_scenario_load(&sc, path, err, sizeof(err)), 0);
+	assert_int_equal(sc.nfaults, 6);
+	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_ON_START);
+	assert_int_equal(sc.faults[0].attempt, 0);
+	assert_int_equal(sc.faults[0].line, 5);
+	assert_int_equal(sc.faults[1].kind, CHAOS_FAULT_AT_TIME);
+	assert_int_equal(sc.faults[1].worker, 1);
+	assert_int_equal(sc.faults[1].delay_ms, 100);
+	assert_int_equal(sc.faults[2].kind, CHAOS_FAULT_EVERY);
+	assert_int_equal(sc.faults[2].seed, 7); /* the scenario's seed */
+	assert_int_equal(sc.faults[2].signo, SIGKILL);
+	assert_int_equal(sc.faults[3].kind, CHAOS_FAULT_ALL_AT);
+	assert_int_equal(sc.faults[3].signo, SIGTERM);
+	assert_int_equal(sc.faults[3].delay_ms, 1000);
+	assert_int_equal(sc.faults[4].signo, SIGSTOP);
+	assert_int_equal(sc.faults[4].cont_after_ms, 300);
+	assert_int_equal(sc.faults[4].attempt, 1);
+	assert_int_equal(sc.faults[5].kind, CHAOS_FAULT_PRESSURE);
+	assert_int_equal(sc.faults[5].bytes, 1ull << 30);
+	assert_int_equal(sc.faults[5].pressure_inside, 1);
+	assert_int_equal(sc.faults[5].delay_ms, 50);
+	assert_int_equal(sc.faults[5].line, 28);
+	chaos_scenario_free(&sc);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_init_defaults(void **state)
+{
+	struct chaos_scenario sc;
+
+	(void)state;
+	assert_int_equal(chaos_scenario_init(&sc, 0), -EINVAL);
+	assert_int_equal(chaos_scenario_init(&sc, 4), 0);
+	assert_int_equal(sc.ntasks, 4);
+	assert_int_equal(sc.workers, 2);
+	assert_string_equal(sc.policy, "skip");
+	assert_int_equal(sc.deadline_ms, 30000);
+	assert_int_equal(sc.nfaults, 0);
+	assert_int_equal(sc.tasks[3].result, 9);
+	assert_int_equal(sc.tasks[3].times, 1);
+	assert_int_equal(sc.expect, CHAOS_EXPECT_HANG_FREE | CHAOS_EXPECT_NO_LEFTOVERS);
+	chaos_scenario_free(&sc);
+	assert_null(sc.tasks);
+	assert_string_equal(chaos_action_name(CHAOS_ACT_SELFKILL), "selfkill");
+	assert_string_equal(chaos_action_name(CHAOS_ACT_SEGV), "segv");
+}
+
+/* Write the task spec, read it back with an independent parser and compare
+ * every field; the header and one line are also compared as text. */
+static void test_task_spec_round_trip(void **state)
+{
+	char path[] = "/tmp/test_scenario_tasks.XXXXXX", line[512], err[1024];
+	struct chaos_scenario sc;
+	unsigned n = 0, ver = 0, id;
+	int fd;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(chaos_scenario_load(&sc, "scenarios/seed/oom-skip.ini", err, sizeof(err)),
+			 0);
+	sc.tasks[7].action = CHAOS_ACT_FAIL;
+	sc.tasks[7].times = 0;
+	sc.tasks[8].result = -123456789012345LL;
+	sc.tasks[9].action = CHAOS_ACT_EXIT;
+	sc.tasks[9].exit_code = 42;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chaos_scenario_write_tasks(&sc, path), 0);
+
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_string_equal(line, "chaos-tasks 1 10\n");
+	assert_int_equal(sscanf(line, "chaos-tasks %u %u", &ver, &n), 2);
+	assert_int_equal(ver, 1);
+	assert_int_equal(n, sc.ntasks);
+	for (id = 0; id < n; id++) {
+		unsigned got_id, sleep_ms, times;
+		unsigned long long alloc;
+		long long result;
+		char action[16];
+		int code;
+
+		assert_non_null(fgets(line, sizeof(line), f));
+		if (id == 3)
+			assert_string_equal(
+			    line, "3 sleep=50 alloc=268435456 action=ok code=0 times=1 result=9\n");
+		assert_int_equal(
+		    sscanf(line, "%u sleep=%u alloc=%llu action=%15s code=%d times=%u result=%lld",
+			   &got_id, &sleep_ms, &alloc, action, &code, &times, &result),
+		    7);
+		assert_int_equal(got_id, id);
+		assert_int_equal(sleep_ms, sc.tasks[id].sleep_ms);
+		assert_int_equal(alloc, sc.tasks[id].alloc_bytes);
+		assert_string_equal(action, chaos_action_name(sc.tasks[id].action));
+		assert_int_equal(code, sc.tasks[id].exit_code);
+		assert_int_equal(times, sc.tasks[id].times);
+		assert_true(result == sc.tasks[id].result);
+	}
+	assert_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_int_equal(unlink(path), 0);
+	/* An unwritable path is reported, not ignored. */
+	assert_int_equal(chaos_scenario_write_tasks(&sc, "/nonexistent-dir/tasks.txt"), -ENOENT);
+	chaos_scenario_free(&sc);
+}
+
+static void test_bad_catalogue(void **state)
+{
+	glob_t g;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(glob("tests/data/bad/*.ini", 0, NULL, &g), 0);
+	assert_true(g.gl_pathc >= 20);
+	for (i = 0; i < g.gl_pathc; i++) {
+		struct chaos_scenario sc;
+		char first[512], err[1024], *want, *nl;
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		int r;
+
+		assert_non_null(f);
+		assert_non_null(fgets(first, sizeof(first), f));
+		fclose(f);
+		assert_int_equal(strncmp(first, "; expect: ", 10), 0);
+		want = first + 10;
+		nl = strchr(want, '\n');
+		if (nl)
+			*nl = '\0';
+		r = chaos_scenario_load(&sc, g.gl_pathv[i], err, sizeof(err));
+		if (r != -EINVAL || !strstr(err, want))
+			print_error("%s: got %d '%s', want '%s'\n", g.gl_pathv[i], r, err, want);
+		assert_int_equal(r, -EINVAL);
+		assert_non_null(strstr(err, want));
+		/* A failed load leaves nothing to free and frees safely. */
+		assert_null(sc.tasks);
+		assert_null(sc.faults);
+		chaos_scenario_free(&sc);
+	}
+	globfree(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_suites_parse),
+	    cmocka_unit_test(test_seed_kill_one_skip),
+	    cmocka_unit_test(test_seed_oom_and_exit),
+	    cmocka_unit_test(test_schedule_faults),
+	    cmocka_unit_test(test_defaults_and_overrides),
+	    cmocka_unit_test(test_every_fault_kind),
+	    cmocka_unit_test(test_init_defaults),
+	    cmocka_unit_test(test_task_spec_round_trip),
+	    cmocka_unit_test(test_bad_catalogue),
+	};
+
+	return cmocka_run_group_tests(tests, chdir_to_tree, NULL);
+}
