@@ -46,6 +46,8 @@ include scenarios/scenarios.mk
 include tests/tests.mk
 -include scenarios/matrix.mk
 -include bench/bench.mk
+-include fuzz/fuzz.mk
+-include soak/soak.mk
 
 build-all: $(ALL_BINS)
 

@@ -1,16 +1,24 @@
 # chaos controller. Every chaos/*.c except main.c, and every scenarios/*.c
 # (parser, checker, matrix, timeline), goes into one static archive that the
 # CLI and the tests link.
+#
+# The CLI binary is $(B)/chaos (beside chaos-task and targets/, where the
+# target registry looks for them), so the objects of this archive live under
+# $(B)/obj/ instead of $(B)/chaos/, which would collide with the binary.
 CORE_SRCS := $(filter-out chaos/main.c,$(wildcard chaos/*.c)) $(wildcard scenarios/*.c)
-CORE_OBJS := $(CORE_SRCS:%.c=$(B)/%.o)
+CORE_OBJS := $(CORE_SRCS:%.c=$(B)/obj/%.o)
 CORE_LIBS := $(shell pkg-config --libs libcgroup jansson inih 2>/dev/null || echo -lcgroup -ljansson -linih)
-DEPS      += $(CORE_OBJS:.o=.d) $(B)/chaos/main.d
+DEPS      += $(CORE_OBJS:.o=.d) $(B)/obj/chaos/main.d
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/libchaoscore.a: $(CORE_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/chaos: $(B)/chaos/main.o $(B)/libchaoscore.a $(B)/libsafepool.a
+$(B)/chaos: $(B)/obj/chaos/main.o $(B)/libchaoscore.a $(B)/libsafepool.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
 
 ALL_BINS += $(B)/chaos

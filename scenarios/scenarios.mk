@@ -18,3 +18,13 @@ $(B)/targets/%: $(B)/scenarios/targets/%.o $(B)/libchaostask.a $(B)/libsafepool.
 	$(CC) $(LDFLAGS) -o $@ $^
 
 ALL_BINS += $(B)/libchaostask.a $(B)/chaos-task $(TGT_BINS)
+
+# The kit's tests run the shell and Python adapters, which need chaos-task
+# and the compiled targets of the same build.
+$(B)/tests/test_kit: | $(B)/chaos-task $(TGT_BINS)
+
+# The Python kit and adapter tests alone (tests/kit/run, also run by
+# test_kit). `--survey` prints what each pool does when a task self-kills.
+.PHONY: kit-check
+kit-check: $(B)/chaos-task $(TGT_BINS)
+	CHAOS_BUILD=$(abspath $(B)) tests/kit/run
