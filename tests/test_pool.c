@@ -1,0 +1,789 @@
+/* libsafepool tests: outcomes, policies and hygiene, with real kills.
+ * Every wait is bounded; the whole program runs under `timeout`. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "safepool.h"
+#include "../pool/src/internal.h"
+
+#ifdef SP_COVERAGE
+void __gcov_dump(void);
+#endif
+
+/* Task commands: the first argument byte says what the task does, the
+ * second is a parameter (for 'k': the last attempt that kills itself). */
+enum { C_OK = 'o', C_KILL = 'k', C_SEGV = 's', C_EXIT = 'e', C_HANG = 'h', C_FAIL = 'f',
+       C_PID = 'p', C_SLEEP = 'z', C_ECHO = 'b' };
+
+static int pid_pipe[2] = {-1, -1}; /* tasks that announce their PID write here */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int result_i64(int64_t v, void **res, size_t *len)
+{
+	int64_t *p = malloc(sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	*p = v;
+	*res = p;
+	*len = sizeof(*p);
+	return 0;
+}
+
+static int task(const struct sp_task_ctx *ctx, const void *arg, size_t len, void **res,
+		size_t *res_len)
+{
+	const unsigned char *a = arg;
+	pid_t self;
+
+	if (len < 2)
+		return result_i64((int64_t)(ctx->index * ctx->index), res, res_len);
+	switch (a[0]) {
+	case C_KILL:
+		if (a[1] == 0 || ctx->attempt <= a[1])
+			raise(SIGKILL);
+		break;
+	case C_SEGV:
+		raise(SIGSEGV);
+		break;
+	case C_EXIT:
+#ifdef SP_COVERAGE
+		__gcov_dump();
+#endif
+		_exit(3);
+	case C_HANG:
+		for (;;)
+			pause();
+	case C_FAIL:
+		return 7;
+	case C_PID:
+		self = getpid();
+		if (write(pid_pipe[1], &self, sizeof(self)) != sizeof(self))
+			return 9;
+		for (;;)
+			pause();
+	case C_SLEEP:
+		usleep((useconds_t)a[1] * 1000);
+		break;
+	case C_ECHO: {
+		unsigned char *out = malloc(len);
+
+		if (!out)
+			return -ENOMEM;
+		for (size_t i = 0; i < len; i++)
+			out[i] = (unsigned char)(a[i] ^ 0x5a);
+		*res = out;
+		*res_len = len;
+		return 0;
+	}
+	default:
+		break;
+	}
+	return result_i64((int64_t)(ctx->index * ctx->index), res, res_len);
+}
+
+/* n tasks, all C_OK except the given (index, cmd, param) overrides. */
+struct plan {
+	size_t n;
+	unsigned char (*cmd)[2];
+	const void **args;
+	size_t *lens;
+	struct sp_result *res;
+};
+
+static void plan_init(struct plan *p, size_t n)
+{
+	p->n = n;
+	p->cmd = calloc(n, sizeof(*p->cmd));
+	p->args = calloc(n, sizeof(*p->args));
+	p->lens = calloc(n, sizeof(*p->lens));
+	p->res = calloc(n, sizeof(*p->res));
+	assert_non_null(p->cmd);
+	assert_non_null(p->res);
+	for (size_t i = 0; i < n; i++) {
+		p->cmd[i][0] = C_OK;
+		p->args[i] = p->cmd[i];
+		p->lens[i] = 2;
+	}
+}
+
+static void plan_set(struct plan *p, size_t i, unsigned char cmd, unsigned char param)
+{
+	p->cmd[i][0] = cmd;
+	p->cmd[i][1] = param;
+}
+
+static void plan_free(struct plan *p)
+{
+	sp_results_free(p->res, p->n);
+	free(p->cmd);
+	free(p->args);
+	free(p->lens);
+	free(p->res);
+}
+
+static void assert_ok_square(const struct sp_result *r, size_t i)
+{
+	int64_t v;
+
+	assert_int_equal(r->outcome, SP_OK);
+	assert_int_equal(r->len, sizeof(v));
+	memcpy(&v, r->data, sizeof(v));
+	assert_int_equal(v, (int64_t)(i * i));
+	assert_true(r->pid > 0);
+	assert_true(r->end_ns >= r->start_ns);
+	assert_true(r->attempts >= 1);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* No child of ours is left unreaped (zombie) or alive. */
+static void assert_no_children(void)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	int r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT);
+	assert_true((r < 0 && errno == ECHILD) || (r == 0 && si.si_pid == 0));
+	if (r == 0) {
+		/* A live child would be a leaked worker. */
+		assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | WSTOPPED), 0);
+		assert_int_equal(si.si_pid, 0);
+	}
+}
+
+static sp_pool *make_pool(unsigned workers, enum sp_policy policy, struct sp_options *extra)
+{
+	struct sp_options o;
+	sp_pool *p = NULL;
+
+	if (extra)
+		o = *extra;
+	else
+		sp_options_init(&o);
+	o.workers = workers;
+	o.policy = policy;
+	assert_int_equal(sp_pool_create(&p, &o), 0);
+	return p;
+}
+
+static void test_all_ok(void **state)
+{
+	struct plan pl;
+	sp_pool *p = make_pool(2, SP_POLICY_SKIP, NULL);
+	const struct sp_killed *k;
+	size_t nk = 1;
+
+	(void)state;
+	plan_init(&pl, 100);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	for (size_t i = 0; i < pl.n; i++)
+		assert_ok_square(&pl.res[i], i);
+	assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+	assert_int_equal(nk, 0);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_selfkill_skip(void **state)
+{
+	struct plan pl;
+	sp_pool *p = make_pool(4, SP_POLICY_SKIP, NULL);
+	const struct sp_killed *k;
+	size_t nk = 0;
+
+	(void)state;
+	plan_init(&pl, 10);
+	plan_set(&pl, 3, C_KILL, 0);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	for (size_t i = 0; i < pl.n; i++)
+		if (i != 3)
+			assert_ok_square(&pl.res[i], i);
+	assert_int_equal(pl.res[3].outcome, SP_KILLED);
+	assert_int_equal(pl.res[3].signal, SIGKILL);
+	assert_null(pl.res[3].data);
+	assert_int_equal(pl.res[3].attempts, 1);
+	assert_int_not_equal(pl.res[3].oom, SP_OOM_YES);
+	assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+	assert_int_equal(nk, 1);
+	assert_int_equal(k[0].index, 3);
+	assert_int_equal(k[0].signal, SIGKILL);
+	assert_true(k[0].pid > 0);
+	assert_true(k[0].end_ns >= k[0].start_ns && k[0].start_ns > 0);
+	plan_free(&pl);
+
+	/* Reuse after a kill: the replacement worker serves a new map. */
+	plan_init(&pl, 20);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	for (size_t i = 0; i < pl.n; i++)
+		assert_ok_square(&pl.res[i], i);
+	assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+	assert_int_equal(nk, 0);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_two_kills(void **state)
+{
+	for (int retry = 0; retry < 2; retry++) {
+		struct plan pl;
+		sp_pool *p = make_pool(4, retry ? SP_POLICY_RETRY : SP_POLICY_SKIP, NULL);
+		const struct sp_killed *k;
+		size_t nk = 0;
+
+		(void)state;
+		plan_init(&pl, 10);
+		plan_set(&pl, 3, C_KILL, 1);
+		plan_set(&pl, 7, C_KILL, 1);
+		assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+		for (size_t i = 0; i < pl.n; i++) {
+			if (i == 3 || i == 7) {
+				if (retry) {
+					assert_int_equal(pl.res[i].outcome, SP_OK);
+					assert_int_equal(pl.res[i].attempts, 2);
+				} else {
+					assert_int_equal(pl.res[i].outcome, SP_KILLED);
+				}
+			} else {
+				assert_ok_square(&pl.res[i], i);
+				assert_int_equal(pl.res[i].attempts, 1);
+			}
+		}
+		assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+		assert_int_equal(nk, 2);
+		assert_true((k[0].index == 3 && k[1].index == 7) ||
+			    (k[0].index == 7 && k[1].index == 3));
+		plan_free(&pl);
+		sp_pool_destroy(p);
+		assert_no_children();
+	}
+}
+
+static void test_segv_exit_fail(void **state)
+{
+	struct plan pl;
+	sp_pool *p = make_pool(2, SP_POLICY_SKIP, NULL);
+	const struct sp_killed *k;
+	size_t nk = 0;
+
+	(void)state;
+	plan_init(&pl, 12);
+	plan_set(&pl, 2, C_SEGV, 0);
+	plan_set(&pl, 5, C_EXIT, 0);
+	plan_set(&pl, 8, C_FAIL, 0);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	assert_int_equal(pl.res[2].outcome, SP_KILLED);
+	assert_int_equal(pl.res[2].signal, SIGSEGV);
+	assert_int_equal(pl.res[2].oom, SP_OOM_NO);
+	assert_int_equal(pl.res[5].outcome, SP_FAILED);
+	assert_int_equal(pl.res[5].exit_code, 3);
+	assert_int_equal(pl.res[8].outcome, SP_FAILED);
+	assert_int_equal(pl.res[8].code, 7);
+	assert_int_equal(pl.res[8].exit_code, -1);
+	for (size_t i = 0; i < pl.n; i++)
+		if (i != 2 && i != 5 && i != 8)
+			assert_ok_square(&pl.res[i], i);
+	assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+	assert_int_equal(nk, 1); /* only the signal death is a kill */
+	assert_int_equal(k[0].index, 2);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_timeout(void **state)
+{
+	struct sp_options o;
+	struct plan pl;
+	sp_pool *p;
+	int64_t t0;
+	const struct sp_killed *k;
+	size_t nk = 1;
+
+	(void)state;
+	sp_options_init(&o);
+	o.task_timeout_ms = 200;
+	p = make_pool(2, SP_POLICY_SKIP, &o);
+	plan_init(&pl, 8);
+	plan_set(&pl, 1, C_HANG, 0);
+	t0 = now_ms();
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	assert_true(now_ms() - t0 >= 200);
+	assert_true(now_ms() - t0 < 3000);
+	assert_int_equal(pl.res[1].outcome, SP_TIMEDOUT);
+	assert_int_equal(pl.res[1].signal, SIGKILL);
+	for (size_t i = 0; i < pl.n; i++)
+		if (i != 1)
+			assert_ok_square(&pl.res[i], i);
+	assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+	assert_int_equal(nk, 0);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_abort(void **state)
+{
+	struct plan pl;
+	sp_pool *p = make_pool(2, SP_POLICY_ABORT, NULL);
+	struct sp_killed cause;
+	size_t npids = 9, ncancelled = 0;
+	pid_t pids[4];
+
+	(void)state;
+	plan_init(&pl, 40);
+	plan_set(&pl, 3, C_KILL, 0);
+	for (size_t i = 4; i < pl.n; i++)
+		plan_set(&pl, i, C_SLEEP, 20);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), SP_EABORTED);
+	assert_int_equal(pl.res[3].outcome, SP_KILLED);
+	for (size_t i = 0; i < pl.n; i++) {
+		assert_true(pl.res[i].outcome == SP_OK || pl.res[i].outcome == SP_CANCELLED ||
+			    i == 3);
+		if (pl.res[i].outcome == SP_CANCELLED) {
+			assert_null(pl.res[i].data);
+			ncancelled++;
+		}
+	}
+	assert_true(ncancelled >= 30);
+	assert_int_equal(sp_abort_cause(p, &cause), 0);
+	assert_int_equal(cause.index, 3);
+	assert_int_equal(cause.signal, SIGKILL);
+	/* Documented state: no worker left, pool usable. */
+	assert_int_equal(sp_worker_pids(p, pids, 4, &npids), 0);
+	assert_int_equal(npids, 0);
+	assert_no_children();
+	plan_free(&pl);
+	plan_init(&pl, 10);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	for (size_t i = 0; i < pl.n; i++)
+		assert_ok_square(&pl.res[i], i);
+	assert_int_equal(sp_abort_cause(p, &cause), -ENOENT);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_retry_cap(void **state)
+{
+	struct sp_options o;
+	struct plan pl;
+	sp_pool *p;
+	const struct sp_killed *k;
+	size_t nk = 0;
+
+	(void)state;
+	sp_options_init(&o);
+	o.max_retries = 2;
+	o.backoff_initial_ms = 1;
+	p = make_pool(2, SP_POLICY_RETRY, &o);
+	plan_init(&pl, 6);
+	plan_set(&pl, 4, C_KILL, 0); /* dies on every attempt */
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	assert_int_equal(pl.res[4].outcome, SP_KILLED);
+	assert_int_equal(pl.res[4].attempts, 3);
+	assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+	assert_int_equal(nk, 3);
+	for (size_t i = 0; i < nk; i++) {
+		assert_int_equal(k[i].index, 4);
+		assert_int_equal(k[i].attempts, i + 1);
+	}
+	plan_free(&pl);
+
+	/* Per-map override to abort, and fallback to abort after the cap. */
+	struct sp_map_options mo;
+	sp_map_options_init(&mo);
+	mo.policy = SP_POLICY_ABORT;
+	plan_init(&pl, 6);
+	plan_set(&pl, 1, C_KILL, 0);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, &mo), SP_EABORTED);
+	assert_int_equal(pl.res[1].attempts, 1);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+
+	o.retry_fallback = SP_POLICY_ABORT;
+	p = make_pool(2, SP_POLICY_RETRY, &o);
+	plan_init(&pl, 6);
+	plan_set(&pl, 1, C_KILL, 0);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), SP_EABORTED);
+	assert_int_equal(pl.res[1].outcome, SP_KILLED);
+	assert_int_equal(pl.res[1].attempts, 3);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_restart_intensity(void **state)
+{
+	struct sp_options o;
+	struct plan pl;
+	sp_pool *p;
+	size_t npids = 9, ncancelled = 0;
+	pid_t pids[2];
+
+	(void)state;
+	sp_options_init(&o);
+	o.restart_max = 3;
+	o.restart_window_ms = 10000;
+	p = make_pool(2, SP_POLICY_SKIP, &o);
+	plan_init(&pl, 50);
+	for (size_t i = 0; i < pl.n; i++)
+		plan_set(&pl, i, C_KILL, 0);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), SP_ERESTARTS);
+	for (size_t i = 0; i < pl.n; i++)
+		ncancelled += pl.res[i].outcome == SP_CANCELLED;
+	assert_true(ncancelled >= 40);
+	assert_int_equal(sp_worker_pids(p, pids, 2, &npids), 0);
+	assert_int_equal(npids, 0);
+	assert_no_children();
+	plan_free(&pl);
+	sp_pool_destroy(p);
+}
+
+static void test_retry_memory_wait(void **state)
+{
+	struct sp_options o;
+	struct plan pl;
+	sp_pool *p;
+	int64_t t0;
+
+	(void)state;
+	sp_options_init(&o);
+	o.backoff_initial_ms = 1;
+	o.retry_min_free = UINT64_MAX / 2; /* never available */
+	o.retry_mem_wait_ms = 300;
+	p = make_pool(2, SP_POLICY_RETRY, &o);
+	plan_init(&pl, 4);
+	plan_set(&pl, 2, C_KILL, 1);
+	t0 = now_ms();
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	assert_true(now_ms() - t0 >= 300);
+	assert_true(now_ms() - t0 < 3000);
+	assert_int_equal(pl.res[2].outcome, SP_KILLED); /* fell back to skip */
+	assert_int_equal(pl.res[2].attempts, 1);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+
+	/* A reachable threshold retries at once. */
+	o.retry_min_free = 1;
+	p = make_pool(2, SP_POLICY_RETRY, &o);
+	plan_init(&pl, 4);
+	plan_set(&pl, 2, C_KILL, 1);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	assert_int_equal(pl.res[2].outcome, SP_OK);
+	assert_int_equal(pl.res[2].attempts, 2);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+/* Wait for a PID on pid_pipe, bounded. */
+static pid_t read_pid(void)
+{
+	struct pollfd pfd = {pid_pipe[0], POLLIN, 0};
+	pid_t pid = 0;
+
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(read(pid_pipe[0], &pid, sizeof(pid)), sizeof(pid));
+	return pid;
+}
+
+static void test_external_kill_async(void **state)
+{
+	sp_pool *p = make_pool(2, SP_POLICY_SKIP, NULL);
+	unsigned char busy[2] = {C_PID, 0}, ok[2] = {C_OK, 0};
+	uint64_t id_busy, ids[10], got;
+	struct sp_result r;
+	pid_t pid;
+	int pidfd;
+	const struct sp_killed *k;
+	size_t nk = 0;
+
+	(void)state;
+	assert_int_equal(sp_submit(p, task, busy, sizeof(busy), &id_busy), 0);
+	pid = read_pid();
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	assert_true(pidfd >= 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(sp_submit(p, task, ok, sizeof(ok), &ids[i]), 0);
+	assert_int_equal(sp_wait(p, id_busy, 0, &r, NULL), -ETIMEDOUT);
+	assert_int_equal(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0), 0);
+	close(pidfd);
+	assert_int_equal(sp_wait(p, id_busy, 5000, &r, &got), 0);
+	assert_int_equal(got, id_busy);
+	assert_int_equal(r.outcome, SP_KILLED);
+	assert_int_equal(r.signal, SIGKILL);
+	assert_int_equal(r.pid, pid);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(sp_wait(p, 0, 5000, &r, &got), 0);
+		assert_int_equal(r.outcome, SP_OK);
+		free(r.data);
+	}
+	assert_int_equal(sp_wait(p, 0, 0, &r, NULL), -ENOENT);
+	assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+	assert_int_equal(nk, 1);
+	assert_int_equal(k[0].index, id_busy);
+	assert_int_equal(k[0].pid, pid);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_large(void **state)
+{
+	size_t len = 4u << 20;
+	unsigned char *big = malloc(len);
+	sp_pool *p = make_pool(2, SP_POLICY_SKIP, NULL);
+	const void *args[3];
+	size_t lens[3];
+	struct sp_result res[3];
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (unsigned char)(i * 7);
+	big[0] = C_ECHO;
+	for (int i = 0; i < 3; i++) {
+		args[i] = big;
+		lens[i] = len;
+	}
+	assert_int_equal(sp_map(p, task, args, lens, 3, res, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		const unsigned char *d = res[i].data;
+
+		assert_int_equal(res[i].outcome, SP_OK);
+		assert_int_equal(res[i].len, len);
+		for (size_t j = 0; j < len; j += 4099)
+			assert_int_equal(d[j], (unsigned char)(big[j] ^ 0x5a));
+		assert_int_equal(d[len - 1], (unsigned char)(big[len - 1] ^ 0x5a));
+	}
+	sp_results_free(res, 3);
+	free(big);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_batch_mode(void **state)
+{
+	struct sp_options o;
+	struct plan pl;
+	sp_pool *p;
+	const struct sp_killed *k;
+	size_t nk = 0;
+
+	(void)state;
+	sp_options_init(&o);
+	o.batch = 8;
+	o.pipeline = 32;
+	p = make_pool(2, SP_POLICY_SKIP, &o);
+	plan_init(&pl, 1000);
+	plan_set(&pl, 500, C_KILL, 0);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	for (size_t i = 0; i < pl.n; i++)
+		if (i != 500)
+			assert_ok_square(&pl.res[i], i);
+	assert_int_equal(pl.res[500].outcome, SP_KILLED);
+	assert_int_equal(sp_killed_tasks(p, &k, &nk), 0);
+	assert_int_equal(nk, 1);
+	assert_int_equal(k[0].index, 500);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	assert_no_children();
+}
+
+static void test_no_fd_leak(void **state)
+{
+	int before = count_fds();
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		struct plan pl;
+		sp_pool *p = make_pool(3, SP_POLICY_RETRY, NULL);
+
+		plan_init(&pl, 30);
+		plan_set(&pl, 4, C_KILL, 1);
+		plan_set(&pl, 9, C_EXIT, 0);
+		assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+		plan_free(&pl);
+		sp_pool_destroy(p);
+	}
+	assert_int_equal(count_fds(), before);
+	assert_no_children();
+}
+
+static void test_pdeathsig(void **state)
+{
+	int sync[2];
+	pid_t child, pids[2];
+	int pidfds[2];
+
+	(void)state;
+	assert_int_equal(pipe2(sync, O_CLOEXEC), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		sp_pool *p = NULL;
+		struct sp_options o;
+		size_t n = 0;
+
+		sp_options_init(&o);
+		o.workers = 2;
+		if (sp_pool_create(&p, &o) == 0 && sp_worker_pids(p, pids, 2, &n) == 0 && n == 2)
+			if (write(sync[1], pids, sizeof(pids)) != sizeof(pids))
+				n = 0;
+		for (int i = 0; i < 100; i++)
+			usleep(100000); /* bounded: the parent kills us long before */
+#ifdef SP_COVERAGE
+		__gcov_dump();
+#endif
+		_exit(1);
+	}
+	close(sync[1]);
+	struct pollfd pfd = {sync[0], POLLIN, 0};
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(read(sync[0], pids, sizeof(pids)), sizeof(pids));
+	close(sync[0]);
+	for (int i = 0; i < 2; i++) {
+		pidfds[i] = (int)syscall(SYS_pidfd_open, pids[i], 0);
+		assert_true(pidfds[i] >= 0);
+	}
+	assert_int_equal(kill(child, SIGKILL), 0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	for (int i = 0; i < 2; i++) {
+		struct pollfd w = {pidfds[i], POLLIN, 0};
+
+		assert_int_equal(poll(&w, 1, 5000), 1); /* the worker died */
+		close(pidfds[i]);
+	}
+	assert_no_children();
+}
+
+static void test_state_tables(void **state)
+{
+	(void)state;
+	/* Every transition the pool uses, and a sample of forbidden ones. */
+	assert_int_equal(sp__task_next(SP__T_PENDING, SP__TE_DISPATCH), SP__T_QUEUED);
+	assert_int_equal(sp__task_next(SP__T_QUEUED, SP__TE_COMPLETE), SP__T_DONE);
+	assert_int_equal(sp__task_next(SP__T_QUEUED, SP__TE_REQUEUE), SP__T_PENDING);
+	assert_int_equal(sp__task_next(SP__T_QUEUED, SP__TE_KILLED), SP__T_DONE);
+	assert_int_equal(sp__task_next(SP__T_QUEUED, SP__TE_RETRY), SP__T_BACKOFF);
+	assert_int_equal(sp__task_next(SP__T_QUEUED, SP__TE_TIMEOUT), SP__T_DONE);
+	assert_int_equal(sp__task_next(SP__T_QUEUED, SP__TE_EXITED), SP__T_DONE);
+	assert_int_equal(sp__task_next(SP__T_BACKOFF, SP__TE_READY), SP__T_PENDING);
+	assert_int_equal(sp__task_next(SP__T_BACKOFF, SP__TE_GIVE_UP), SP__T_DONE);
+	for (int s = SP__T_PENDING; s < SP__T_DONE; s++)
+		assert_int_equal(sp__task_next(s, SP__TE_CANCEL), SP__T_DONE);
+	for (int e = 0; e < SP__TE_NEVENTS; e++)
+		assert_int_equal(sp__task_next(SP__T_DONE, e), -1); /* DONE is final */
+	assert_int_equal(sp__task_next(SP__T_PENDING, SP__TE_COMPLETE), -1);
+	assert_int_equal(sp__task_next(SP__T_BACKOFF, SP__TE_DISPATCH), -1);
+	assert_int_equal(sp__task_next(-1, 0), -1);
+	assert_int_equal(sp__task_next(0, SP__TE_NEVENTS), -1);
+	assert_int_equal(sp__worker_next(SP__W_NONE, SP__WE_SPAWN), SP__W_STARTING);
+	assert_int_equal(sp__worker_next(SP__W_STARTING, SP__WE_HELLO), SP__W_READY);
+	assert_int_equal(sp__worker_next(SP__W_STARTING, SP__WE_DIE), SP__W_DEAD);
+	assert_int_equal(sp__worker_next(SP__W_READY, SP__WE_DIE), SP__W_DEAD);
+	assert_int_equal(sp__worker_next(SP__W_DEAD, SP__WE_REAP), SP__W_NONE);
+	assert_int_equal(sp__worker_next(SP__W_READY, SP__WE_HELLO), -1);
+	assert_int_equal(sp__worker_next(SP__W_NONE, SP__WE_DIE), -1);
+	assert_int_equal(sp__worker_next(SP__W_NSTATES, 0), -1);
+}
+
+static void test_api_errors(void **state)
+{
+	sp_pool *p = NULL;
+	struct sp_options o;
+	struct sp_result r;
+	unsigned char a[2] = {C_OK, 0};
+	const void *args[1] = {a};
+	size_t lens[1] = {(size_t)1 << 40};
+
+	(void)state;
+	sp_options_init(&o);
+	o.workers = 0;
+	assert_int_equal(sp_pool_create(&p, &o), -EINVAL);
+	assert_null(p);
+	sp_options_init(&o);
+	o.retry_fallback = SP_POLICY_RETRY;
+	assert_int_equal(sp_pool_create(&p, &o), -EINVAL);
+	p = make_pool(1, SP_POLICY_SKIP, NULL);
+	assert_int_equal(sp_map(p, NULL, args, lens, 1, &r, NULL), -EINVAL);
+	assert_int_equal(sp_map(p, task, args, lens, 1, &r, NULL), -EMSGSIZE);
+	assert_int_equal(sp_wait(p, 0, 0, &r, NULL), -ENOENT);
+	uint64_t id;
+	assert_int_equal(sp_submit(p, task, a, 2, &id), 0);
+	lens[0] = 2;
+	assert_int_equal(sp_map(p, task, args, lens, 1, &r, NULL), -EBUSY);
+	assert_int_equal(sp_wait(p, id + 100, 0, &r, NULL), -ENOENT);
+	assert_int_equal(sp_wait(p, id, 5000, &r, NULL), 0);
+	assert_int_equal(r.outcome, SP_OK);
+	free(r.data);
+	assert_string_equal(sp_strerror(SP_EABORTED),
+			    "map aborted: a worker was killed (abort policy)");
+	assert_string_equal(sp_strerror(-ENOENT), strerror(ENOENT));
+	assert_string_equal(sp_outcome_name(SP_TIMEDOUT), "timed out");
+	assert_string_equal(sp_oom_name(SP_OOM_YES), "yes");
+	sp_pool_destroy(p);
+	sp_pool_destroy(NULL);
+	assert_no_children();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_tables),
+		cmocka_unit_test(test_api_errors),
+		cmocka_unit_test(test_all_ok),
+		cmocka_unit_test(test_selfkill_skip),
+		cmocka_unit_test(test_two_kills),
+		cmocka_unit_test(test_segv_exit_fail),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_retry_cap),
+		cmocka_unit_test(test_restart_intensity),
+		cmocka_unit_test(test_retry_memory_wait),
+		cmocka_unit_test(test_external_kill_async),
+		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_batch_mode),
+		cmocka_unit_test(test_no_fd_leak),
+		cmocka_unit_test(test_pdeathsig),
+	};
+
+	if (pipe2(pid_pipe, O_CLOEXEC) < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
