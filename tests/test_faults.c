@@ -1,0 +1,359 @@
+/* Fault schedules, signal names, and the size/time/fault options of
+ * `chaos run`: pure functions, checked without running anything. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../chaos/cliopts.h"
+#include "../chaos/faults.h"
+
+static struct chaos_fault every(uint32_t interval, uint32_t jitter, uint32_t count, uint64_t seed)
+{
+	struct chaos_fault f;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = CHAOS_FAULT_EVERY;
+	f.signo = SIGKILL;
+	f.interval_ms = interval;
+	f.jitter_ms = jitter;
+	f.count = count;
+	f.seed = seed;
+	return f;
+}
+
+static void test_splitmix_reference(void **state)
+{
+	/* Reference values of splitmix64 seeded with 0 (Vigna's generator). */
+	uint64_t s = 0;
+
+	(void)state;
+	assert_true(chaos_splitmix64(&s) == 0xe220a8397b1dcdafULL);
+	assert_true(chaos_splitmix64(&s) == 0x6e789e6aa1b965f4ULL);
+}
+
+static void test_every_same_seed_same_schedule(void **state)
+{
+	struct chaos_fault f = every(200, 50, 20, 7);
+	struct chaos_timed a[32], b[32], c[32];
+	size_t na, nb, nc, i;
+	int differs = 0;
+
+	(void)state;
+	assert_int_equal(chaos_every_schedule(&f, 0, 100000, a, 32, &na), 0);
+	assert_int_equal(chaos_every_schedule(&f, 0, 100000, b, 32, &nb), 0);
+	assert_int_equal(na, 20);
+	assert_int_equal(nb, na);
+	for (i = 0; i < na; i++) {
+		assert_true(a[i].t_ms == b[i].t_ms);
+		assert_true(a[i].pick == b[i].pick);
+	}
+	f.seed = 8;
+	assert_int_equal(chaos_every_schedule(&f, 0, 100000, c, 32, &nc), 0);
+	for (i = 0; i < nc; i++)
+		differs |= c[i].t_ms != a[i].t_ms || c[i].pick != a[i].pick;
+	assert_true(differs);
+}
+
+static void test_every_jitter_bounds(void **state)
+{
+	struct chaos_fault f = every(100, 30, 0, 42);
+	struct chaos_timed v[2000];
+	size_t n, i;
+	uint64_t prev = 0, minstep = UINT64_MAX, maxstep = 0;
+
+	(void)state;
+	assert_int_equal(chaos_every_schedule(&f, 0, 1000000, v, 2000, &n), 0);
+	assert_int_equal(n, 2000); /* bounded by max, count 0 = unbounded */
+	for (i = 0; i < n; i++) {
+		uint64_t step = v[i].t_ms - prev;
+
+		assert_true(step >= 100 && step <= 130);
+		if (step < minstep)
+			minstep = step;
+		if (step > maxstep)
+			maxstep = step;
+		assert_int_equal(v[i].seq, i);
+		prev = v[i].t_ms;
+	}
+	/* Over 2000 draws the jitter covers its range. */
+	assert_true(minstep <= 102);
+	assert_true(maxstep >= 128);
+}
+
+static void test_every_no_jitter_horizon_and_count(void **state)
+{
+	struct chaos_fault f = every(250, 0, 0, 1);
+	struct chaos_timed v[64];
+	size_t n, i;
+
+	(void)state;
+	f.delay_ms = 100;
+	assert_int_equal(chaos_every_schedule(&f, 0, 1100, v, 64, &n), 0);
+	assert_int_equal(n, 4); /* 350, 600, 850, 1100 */
+	for (i = 0; i < n; i++)
+		assert_int_equal(v[i].t_ms, 100 + 250 * (i + 1));
+	f.count = 2;
+	assert_int_equal(chaos_every_schedule(&f, 0, 1100, v, 64, &n), 0);
+	assert_int_equal(n, 2);
+	f.interval_ms = 0;
+	assert_int_equal(chaos_every_schedule(&f, 0, 1100, v, 64, &n), -EINVAL);
+}
+
+static void test_every_scenario_seed_fallback(void **state)
+{
+	struct chaos_fault f = every(10, 10, 5, 0);
+	struct chaos_timed a[8], b[8];
+	size_t na, nb, i;
+
+	(void)state;
+	assert_int_equal(chaos_every_schedule(&f, 99, 100000, a, 8, &na), 0);
+	f.seed = 99;
+	assert_int_equal(chaos_every_schedule(&f, 0, 100000, b, 8, &nb), 0);
+	assert_int_equal(na, nb);
+	for (i = 0; i < na; i++)
+		assert_true(a[i].t_ms == b[i].t_ms);
+}
+
+static void test_plan_sorted_and_bounded(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_fault fs[4];
+	struct chaos_timed *p = NULL;
+	size_t n, i;
+
+	(void)state;
+	memset(&sc, 0, sizeof(sc));
+	memset(fs, 0, sizeof(fs));
+	fs[0].kind = CHAOS_FAULT_ALL_AT;
+	fs[0].delay_ms = 500;
+	fs[1].kind = CHAOS_FAULT_ON_START; /* not timed */
+	fs[2] = every(100, 0, 3, 5);
+	fs[3].kind = CHAOS_FAULT_AT_TIME;
+	fs[3].delay_ms = 50000; /* after the deadline: never fires */
+	sc.faults = fs;
+	sc.nfaults = 4;
+	sc.deadline_ms = 1000;
+	assert_int_equal(chaos_fault_plan(&sc, &p, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(p[0].t_ms, 100);
+	assert_int_equal(p[0].fault, 2);
+	assert_int_equal(p[2].t_ms, 300);
+	assert_int_equal(p[3].t_ms, 500);
+	assert_int_equal(p[3].fault, 0);
+	for (i = 1; i < n; i++)
+		assert_true(p[i - 1].t_ms <= p[i].t_ms);
+	free(p);
+
+	/* An unbounded every-1ms over an hour is capped. */
+	fs[2] = every(1, 0, 0, 5);
+	sc.deadline_ms = 3600000;
+	assert_int_equal(chaos_fault_plan(&sc, &p, &n), 0);
+	assert_true(n <= CHAOS_SCHED_MAX);
+	free(p);
+}
+
+static void test_on_start_matches(void **state)
+{
+	struct chaos_fault f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.kind = CHAOS_FAULT_ON_START;
+	f.task = 3;
+	f.attempt = 1;
+	assert_true(chaos_on_start_matches(&f, 3, 1));
+	assert_false(chaos_on_start_matches(&f, 3, 2));
+	assert_false(chaos_on_start_matches(&f, 2, 1));
+	f.attempt = 0;
+	assert_true(chaos_on_start_matches(&f, 3, 7));
+	assert_int_equal(chaos_pick_index(10, 3), 1);
+	assert_int_equal(chaos_pick_index(10, 0), 0);
+}
+
+static void test_signals(void **state)
+{
+	int s;
+
+	(void)state;
+	assert_int_equal(chaos_parse_signal("KILL", &s), 0);
+	assert_int_equal(s, SIGKILL);
+	assert_int_equal(chaos_parse_signal("sigstop", &s), 0);
+	assert_int_equal(s, SIGSTOP);
+	assert_int_equal(chaos_parse_signal("15", &s), 0);
+	assert_int_equal(s, SIGTERM);
+	assert_int_equal(chaos_parse_signal("KILLL", &s), -EINVAL);
+	assert_int_equal(chaos_parse_signal("0", &s), -EINVAL);
+	assert_int_equal(chaos_parse_signal("", &s), -EINVAL);
+	assert_string_equal(chaos_signal_name(SIGKILL), "SIGKILL");
+	assert_string_equal(chaos_signal_name(SIGCONT), "SIGCONT");
+}
+
+static void test_sizes(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(chaos_parse_size("64M", &v), 0);
+	assert_true(v == 64ULL << 20);
+	assert_int_equal(chaos_parse_size("1G", &v), 0);
+	assert_true(v == 1ULL << 30);
+	assert_int_equal(chaos_parse_size("512k", &v), 0);
+	assert_true(v == 512ULL << 10);
+	assert_int_equal(chaos_parse_size("100MiB", &v), 0);
+	assert_true(v == 100ULL << 20);
+	assert_int_equal(chaos_parse_size("4096", &v), 0);
+	assert_true(v == 4096);
+	assert_int_equal(chaos_parse_size("", &v), -EINVAL);
+	assert_int_equal(chaos_parse_size("M", &v), -EINVAL);
+	assert_int_equal(chaos_parse_size("64X", &v), -EINVAL);
+	assert_int_equal(chaos_parse_size("-1M", &v), -EINVAL);
+	assert_int_equal(chaos_parse_size("64MM", &v), -EINVAL);
+	assert_int_equal(chaos_parse_size("99999999999999999999", &v), -EINVAL);
+	assert_int_equal(chaos_parse_size("99999999999G", &v), -EINVAL);
+}
+
+static void test_times(void **state)
+{
+	uint32_t v;
+
+	(void)state;
+	assert_int_equal(chaos_parse_time_ms("200ms", &v), 0);
+	assert_int_equal(v, 200);
+	assert_int_equal(chaos_parse_time_ms("30s", &v), 0);
+	assert_int_equal(v, 30000);
+	assert_int_equal(chaos_parse_time_ms("2m", &v), 0);
+	assert_int_equal(v, 120000);
+	assert_int_equal(chaos_parse_time_ms("30", &v), -EINVAL);
+	assert_int_equal(chaos_parse_time_ms("1.5s", &v), -EINVAL);
+	assert_int_equal(chaos_parse_time_ms("s", &v), -EINVAL);
+	assert_int_equal(chaos_parse_time_ms("5000000s", &v), -EINVAL);
+}
+
+static void test_cli_scenario(void **state)
+{
+	char *argv[] = {"--workers", "3", "--tasks", "6", "--mem-per-worker", "64M",
+			"--kill-on-start", "2+50ms", "--kill-at", "1@500ms",
+			"--kill-every", "200ms,jitter=50ms,count=4", "--seed", "7",
+			"--kill-all-at", "3s", "--stop-on-start", "4", "--cont-after", "100ms",
+			"--pressure", "256M@1s+5s", "--deadline", "10s", "-v", "--out", "/tmp/x",
+			"--", "python3", "pool.py", NULL};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
+	struct chaos_scenario sc;
+	const char *out = NULL;
+	char err[256];
+	int cmd = -1, verbose = 0;
+
+	(void)state;
+	assert_int_equal(chaos_cli_scenario(argc, argv, &sc, &cmd, &out, &verbose, err, sizeof(err)),
+			 0);
+	assert_string_equal(argv[cmd], "python3");
+	assert_string_equal(out, "/tmp/x");
+	assert_int_equal(verbose, 1);
+	assert_int_equal(sc.workers, 3);
+	assert_int_equal(sc.ntasks, 6);
+	assert_int_equal(sc.mem_mode, CHAOS_MEM_PER_WORKER);
+	assert_true(sc.mem_limit == 64ULL << 20);
+	assert_int_equal(sc.deadline_ms, 10000);
+	assert_true(sc.seed == 7);
+	assert_int_equal(sc.nfaults, 6);
+	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_ON_START);
+	assert_int_equal(sc.faults[0].task, 2);
+	assert_int_equal(sc.faults[0].delay_ms, 50);
+	assert_int_equal(sc.faults[1].kind, CHAOS_FAULT_AT_TIME);
+	assert_int_equal(sc.faults[1].worker, 1);
+	assert_int_equal(sc.faults[1].delay_ms, 500);
+	assert_int_equal(sc.faults[2].interval_ms, 200);
+	assert_int_equal(sc.faults[2].jitter_ms, 50);
+	assert_int_equal(sc.faults[2].count, 4);
+	assert_true(sc.faults[2].seed == 7);
+	assert_int_equal(sc.faults[3].kind, CHAOS_FAULT_ALL_AT);
+	assert_int_equal(sc.faults[4].signo, SIGSTOP);
+	assert_int_equal(sc.faults[4].cont_after_ms, 100);
+	assert_int_equal(sc.faults[5].kind, CHAOS_FAULT_PRESSURE);
+	assert_true(sc.faults[5].bytes == 256ULL << 20);
+	assert_int_equal(sc.faults[5].duration_ms, 5000);
+	chaos_scenario_free(&sc);
+}
+
+/* Each bad input is rejected with a message naming the option and value. */
+static void test_cli_errors(void **state)
+{
+	static const char *cases[][3] = {
+		{"--workers", "0", "--workers"},
+		{"--deadline", "30", "unit"},
+		{"--mem-per-worker", "lots", "64M"},
+		{"--kill-at", "0500ms", "WORKER@TIME"},
+		{"--kill-every", "200ms,jit=5ms", "jitter"},
+		{"--policy", "maybe", "skip, abort or retry"},
+		{"--pressure", "256M@1s", "BYTES@TIME+DURATION"},
+		{"--bogus", "1", "unknown option"},
+		{"--kill-on-start", "99", "does not exist"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = {(char *)cases[i][0], (char *)cases[i][1], "--", "true", NULL};
+		struct chaos_scenario sc;
+		const char *out = NULL;
+		char err[256] = "";
+		int cmd, verbose = 0;
+
+		assert_int_equal(
+			chaos_cli_scenario(4, argv, &sc, &cmd, &out, &verbose, err, sizeof(err)),
+			-EINVAL);
+		if (!strstr(err, cases[i][2]))
+			fail_msg("case %zu: '%s' does not mention '%s'", i, err, cases[i][2]);
+	}
+	{
+		char *argv[] = {"--mem-limit", "1G", "--mem-per-worker", "1G", "--", "x", NULL};
+		struct chaos_scenario sc;
+		const char *out = NULL;
+		char err[256] = "";
+		int cmd, verbose = 0;
+
+		assert_int_equal(
+			chaos_cli_scenario(6, argv, &sc, &cmd, &out, &verbose, err, sizeof(err)),
+			-EINVAL);
+		assert_non_null(strstr(err, "only one of"));
+	}
+	{
+		char *argv[] = {"--workers", "2", NULL};
+		struct chaos_scenario sc;
+		const char *out = NULL;
+		char err[256] = "";
+		int cmd, verbose = 0;
+
+		assert_int_equal(
+			chaos_cli_scenario(2, argv, &sc, &cmd, &out, &verbose, err, sizeof(err)),
+			-EINVAL);
+		assert_non_null(strstr(err, "no target command"));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_splitmix_reference),
+		cmocka_unit_test(test_every_same_seed_same_schedule),
+		cmocka_unit_test(test_every_jitter_bounds),
+		cmocka_unit_test(test_every_no_jitter_horizon_and_count),
+		cmocka_unit_test(test_every_scenario_seed_fallback),
+		cmocka_unit_test(test_plan_sorted_and_bounded),
+		cmocka_unit_test(test_on_start_matches),
+		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_cli_scenario),
+		cmocka_unit_test(test_cli_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,632 @@
+/* Integration tests of chaos_run(): real cgroups, real OOM kills, real
+ * signals, against tests/helpers/ctl_pool. Each test reads the history the
+ * run wrote and checks it, then checks that no process and no cgroup of the
+ * run is left. Skips with a reason when there is no writable memory cgroup.
+ *
+ * Also prints two benchmark numbers (not asserted): start-to-death latency
+ * of a start-triggered SIGKILL, and the controller's throughput overhead. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "../chaos/cgroup.h"
+#include "../chaos/run.h"
+
+#ifdef SP_COVERAGE
+void __gcov_dump(void);
+#endif
+
+static char helper[PATH_MAX];
+
+/* Leave a forked child of a test, keeping its coverage data. */
+static void child_exit(int code)
+{
+#ifdef SP_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(code);
+}
+static char outroot[1024];
+static struct chaos_cg_env cgenv;
+static int have_cg;
+
+/* ---- history helpers ------------------------------------------------------ */
+
+struct hist {
+	json_t **ev;
+	size_t n;
+};
+
+static void hist_load(const char *path, struct hist *h)
+{
+	char line[1 << 16];
+	FILE *f = fopen(path, "r");
+
+	memset(h, 0, sizeof(*h));
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t e;
+		json_t *o = json_loads(line, 0, &e);
+
+		assert_non_null(o); /* every line is one valid JSON object */
+		h->ev = realloc(h->ev, (h->n + 1) * sizeof(*h->ev));
+		assert_non_null(h->ev);
+		h->ev[h->n++] = o;
+	}
+	fclose(f);
+}
+
+static void hist_free(struct hist *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		json_decref(h->ev[i]);
+	free(h->ev);
+}
+
+static const char *ev_name(json_t *o)
+{
+	return json_string_value(json_object_get(o, "ev"));
+}
+
+/* The k-th event named ev (0-based), or NULL. */
+static json_t *hist_find(const struct hist *h, const char *ev, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (!strcmp(ev_name(h->ev[i]), ev) && k-- == 0)
+			return h->ev[i];
+	return NULL;
+}
+
+static size_t hist_count(const struct hist *h, const char *ev)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < h->n; i++)
+		n += !strcmp(ev_name(h->ev[i]), ev);
+	return n;
+}
+
+static long long ival(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static const char *sval(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+/* ---- run helpers ----------------------------------------------------------- */
+
+static void make_outdir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", outroot, name);
+}
+
+/* Does the run cgroup named in the history's run event still exist? */
+static int run_cgroup_exists(const struct hist *h)
+{
+	json_t *run = hist_find(h, "run", 0);
+	const char *name = sval(run, "cgroup");
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (!name[0])
+		return 0;
+	snprintf(dir, sizeof(dir), "%s%s",
+		 cgenv.version == CHAOS_CG_V2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", name);
+	return stat(dir, &st) == 0;
+}
+
+/* Is pid alive and not a zombie? */
+static int pid_running(pid_t pid)
+{
+	char path[64], buf[512], *r;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	r = strrchr(buf, ')');
+	return r && r[2] != 'Z' && r[2] != 'X';
+}
+
+/* No process named in the history is still running, and the run cgroup is gone. */
+static void assert_nothing_left(const struct hist *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		json_t *p = json_object_get(h->ev[i], "pid");
+
+		if (json_is_integer(p) && strcmp(ev_name(h->ev[i]), "death") &&
+		    pid_running((pid_t)json_integer_value(p))) {
+			/* A PID of the run may have been reused by an unrelated
+			 * process; only one still in a run cgroup is ours. */
+			char path[64], cg[1024] = "";
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/%lld/cgroup",
+				 (long long)json_integer_value(p));
+			f = fopen(path, "r");
+			if (f) {
+				size_t n = fread(cg, 1, sizeof(cg) - 1, f);
+
+				cg[n] = '\0';
+				fclose(f);
+			}
+			if (strstr(cg, "/chaos."))
+				fail_msg("process %lld of the run is still alive",
+					 (long long)json_integer_value(p));
+		}
+	}
+	assert_false(run_cgroup_exists(h));
+}
+
+static int run_once(struct chaos_scenario *sc, const char *name, char **argv,
+		    struct chaos_run_result *r)
+{
+	char out[PATH_MAX];
+	struct chaos_run_opts o = {.sc = sc, .target_name = "ctl_pool", .argv = argv, .outdir = out};
+
+	make_outdir(out, sizeof(out), name);
+	return chaos_run(&o, r);
+}
+
+#define SKIP_WITHOUT_CG()                                                                  \
+	do {                                                                               \
+		if (!have_cg) {                                                            \
+			print_message("skipped: no writable memory cgroup: %s\n", cgenv.why); \
+			skip();                                                            \
+		}                                                                          \
+	} while (0)
+
+/* ---- tests ------------------------------------------------------------------- */
+
+/* A per-worker limit makes the allocating worker the OOM victim; the
+ * counter confirms it and the pool's parent survives to print done. */
+static void test_per_worker_oom(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char *argv[] = {helper, NULL};
+	struct hist h;
+	json_t *d;
+	size_t k;
+	int found = 0;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	assert_int_equal(chaos_scenario_init(&sc, 4), 0);
+	sc.workers = 2;
+	sc.mem_mode = CHAOS_MEM_PER_WORKER;
+	sc.mem_limit = 32u << 20;
+	sc.deadline_ms = 20000;
+	sc.tasks[1].alloc_bytes = 256u << 20;
+	assert_int_equal(run_once(&sc, "oom", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	assert_true(r.oom_kills >= 1);
+	hist_load(r.history, &h);
+	for (k = 0; (d = hist_find(&h, "death", k)) != NULL; k++) {
+		if (ival(d, "task") != 1 || !json_is_integer(json_object_get(d, "task")))
+			continue;
+		found = 1;
+		assert_true(json_is_true(json_object_get(d, "oom")));
+		assert_true(ival(d, "oom_kill") >= 1);
+		assert_string_equal(sval(d, "signal"), "SIGKILL");
+	}
+	assert_true(found);
+	assert_non_null(hist_find(&h, "oom", 0));
+	/* The per-worker cgroup of the victim was reported. */
+	assert_true(strstr(sval(hist_find(&h, "worker", 0), "cgroup"), "/w0") != NULL);
+	assert_int_equal(hist_count(&h, "protocol_error"), 0);
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* SIGKILL on the start of task 2 hits exactly the PID that started it. */
+static void test_kill_on_start(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char *argv[] = {helper, NULL};
+	struct hist h;
+	json_t *s = NULL, *f, *d = NULL;
+	size_t k;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	assert_int_equal(chaos_scenario_init(&sc, 5), 0);
+	sc.faults = calloc(1, sizeof(*sc.faults));
+	assert_non_null(sc.faults);
+	sc.nfaults = 1;
+	sc.faults[0].kind = CHAOS_FAULT_ON_START;
+	sc.faults[0].signo = SIGKILL;
+	sc.faults[0].task = 2;
+	sc.faults[0].attempt = 1;
+	sc.deadline_ms = 20000;
+	assert_int_equal(run_once(&sc, "onstart", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	hist_load(r.history, &h);
+	for (k = 0; (s = hist_find(&h, "start", k)) != NULL; k++)
+		if (ival(s, "task") == 2)
+			break;
+	assert_non_null(s);
+	f = hist_find(&h, "fault", 0);
+	assert_non_null(f);
+	assert_true(json_is_true(json_object_get(f, "ok")));
+	assert_int_equal(ival(f, "pid"), ival(s, "pid"));
+	for (k = 0; (d = hist_find(&h, "death", k)) != NULL; k++)
+		if (ival(d, "pid") == ival(s, "pid"))
+			break;
+	assert_non_null(d);
+	assert_int_equal(ival(d, "task"), 2);
+	assert_string_equal(sval(d, "how"), "signal");
+	assert_string_equal(sval(d, "signal"), "SIGKILL");
+	assert_true(json_is_false(json_object_get(d, "oom")));
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* A hung task makes the pool hang: the deadline ends the run as HANG,
+ * diagnostics name the processes and the unfinished task, and teardown
+ * leaves nothing behind. */
+static void test_deadline_hang(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char *argv[] = {helper, NULL};
+	struct hist h;
+	json_t *d, *td;
+	struct timespec a, b;
+	double ms;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	assert_int_equal(chaos_scenario_init(&sc, 2), 0);
+	sc.tasks[0].action = CHAOS_ACT_HANG;
+	sc.deadline_ms = 1000;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(run_once(&sc, "hang", argv, &r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	assert_int_equal(r.verdict, CHAOS_RUN_HANG);
+	assert_true(ms < 1000 + 5000); /* the teardown is bounded too */
+	hist_load(r.history, &h);
+	assert_non_null(hist_find(&h, "deadline", 0));
+	d = hist_find(&h, "diag", 0);
+	assert_non_null(d);
+	assert_true(hist_count(&h, "diag") >= 2); /* the pool and its hung worker */
+	assert_int_equal(json_array_size(json_object_get(d, "unfinished")), 1);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(d, "unfinished"), 0)), 0);
+	assert_true(sval(d, "comm")[0] != '\0');
+	td = hist_find(&h, "teardown", 0);
+	assert_non_null(td);
+	assert_true(json_is_true(json_object_get(td, "ok")));
+	assert_true(ival(td, "killed") >= 2);
+	assert_string_equal(sval(hist_find(&h, "end_run", 0), "verdict"), "hang");
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* A controller SIGKILLed mid-run leaves its cgroup and processes; the next
+ * run's sweep removes them. */
+static void test_killed_controller_swept(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char *argv[] = {helper, NULL};
+	char out[PATH_MAX], hpath[PATH_MAX + 32];
+	struct hist h1, h2;
+	pid_t ctl;
+	int i, status, have = 0;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	assert_int_equal(chaos_scenario_init(&sc, 2), 0);
+	sc.tasks[0].action = CHAOS_ACT_HANG;
+	sc.deadline_ms = 60000;
+	make_outdir(out, sizeof(out), "killed-ctl");
+	snprintf(hpath, sizeof(hpath), "%s/history.jsonl", out);
+	unlink(hpath);
+	ctl = fork();
+	assert_true(ctl >= 0);
+	if (ctl == 0) {
+		struct chaos_run_result rr;
+
+		run_once(&sc, "killed-ctl", argv, &rr);
+		child_exit(0);
+	}
+	/* Wait (bounded) until the hung task has started, then kill the
+	 * controller without any chance to clean up. */
+	for (i = 0; i < 100 && !have; i++) {
+		struct hist t;
+
+		usleep(50000);
+		if (access(hpath, R_OK))
+			continue;
+		hist_load(hpath, &t);
+		have = hist_find(&t, "start", 0) != NULL;
+		hist_free(&t);
+	}
+	assert_true(have);
+	kill(ctl, SIGKILL);
+	assert_int_equal(waitpid(ctl, &status, 0), ctl);
+	hist_load(hpath, &h1);
+	assert_true(run_cgroup_exists(&h1)); /* left behind, as a killed controller does */
+	assert_null(hist_find(&h1, "end_run", 0));
+	/* The next run sweeps it. */
+	sc.tasks[0].action = CHAOS_ACT_OK;
+	sc.deadline_ms = 20000;
+	assert_int_equal(run_once(&sc, "after-killed-ctl", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	assert_false(run_cgroup_exists(&h1));
+	assert_nothing_left(&h1);
+	hist_load(r.history, &h2);
+	assert_nothing_left(&h2);
+	hist_free(&h1);
+	hist_free(&h2);
+	chaos_scenario_free(&sc);
+}
+
+/* Worker 0 has exited long before its timed fault: the fault is recorded as
+ * not sent, and nothing is signalled by a (possibly recycled) PID. */
+static void test_exited_worker_not_signalled(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char *argv[] = {helper, NULL};
+	struct hist h;
+	json_t *f, *w;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	assert_int_equal(chaos_scenario_init(&sc, 4), 0);
+	sc.faults = calloc(1, sizeof(*sc.faults));
+	assert_non_null(sc.faults);
+	sc.nfaults = 1;
+	sc.faults[0].kind = CHAOS_FAULT_AT_TIME;
+	sc.faults[0].signo = SIGKILL;
+	sc.faults[0].worker = 0;
+	sc.faults[0].delay_ms = 300;
+	/* The last task keeps the run alive past the fault's time. */
+	sc.tasks[3].sleep_ms = 800;
+	sc.deadline_ms = 20000;
+	assert_int_equal(run_once(&sc, "exited", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	hist_load(r.history, &h);
+	f = hist_find(&h, "fault", 0);
+	w = hist_find(&h, "worker", 0);
+	assert_non_null(f);
+	assert_non_null(w);
+	assert_true(json_is_false(json_object_get(f, "ok")));
+	assert_string_equal(sval(f, "error"), "target exited");
+	assert_int_equal(ival(f, "pid"), ival(w, "pid"));
+	/* No death was caused by a signal: every worker exited on its own. */
+	assert_int_equal(r.deaths, 4);
+	assert_null(strstr(json_dumps(hist_find(&h, "death", 0), 0), "SIGKILL"));
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* A process left running after the target printed done is a leftover: it
+ * is reported and killed. */
+static void test_leftover(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char *argv[] = {helper, "leak", NULL};
+	struct hist h;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	assert_int_equal(chaos_scenario_init(&sc, 2), 0);
+	sc.deadline_ms = 20000;
+	assert_int_equal(run_once(&sc, "leftover", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	assert_int_equal(r.leftovers, 1);
+	hist_load(r.history, &h);
+	assert_non_null(hist_find(&h, "leftover", 0));
+	assert_true(ival(hist_find(&h, "teardown", 0), "killed") >= 1);
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* A target that cannot be executed is an error with a message, and leaves
+ * no cgroup. */
+static void test_bad_target(void **state)
+{
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char *argv[] = {"/nonexistent/chaos-target", NULL};
+	struct hist h;
+
+	(void)state;
+	assert_int_equal(chaos_scenario_init(&sc, 2), 0);
+	assert_int_equal(run_once(&sc, "bad-target", argv, &r), -ENOENT);
+	assert_non_null(strstr(chaos_run_last_error(), "/nonexistent/chaos-target"));
+	hist_load(r.history, &h);
+	assert_string_equal(sval(hist_find(&h, "end_run", 0), "verdict"), "crashed");
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Benchmark: time from a task's start event to its worker's death event
+ * for a start-triggered SIGKILL (median of several runs). */
+static void test_bench_kill_latency(void **state)
+{
+	double lat[15];
+	int i, n = 0;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	for (i = 0; i < 15; i++) {
+		struct chaos_scenario sc;
+		struct chaos_run_result r;
+		char *argv[] = {helper, NULL};
+		struct hist h;
+		json_t *s, *d;
+		size_t k;
+
+		assert_int_equal(chaos_scenario_init(&sc, 1), 0);
+		sc.faults = calloc(1, sizeof(*sc.faults));
+		sc.nfaults = 1;
+		sc.faults[0].kind = CHAOS_FAULT_ON_START;
+		sc.faults[0].signo = SIGKILL;
+		sc.faults[0].attempt = 1;
+		assert_int_equal(run_once(&sc, "bench-latency", argv, &r), 0);
+		hist_load(r.history, &h);
+		s = hist_find(&h, "start", 0);
+		for (k = 0; (d = hist_find(&h, "death", k)) != NULL; k++)
+			if (ival(d, "task") == 0 && json_is_integer(json_object_get(d, "task")))
+				break;
+		assert_non_null(s);
+		assert_non_null(d);
+		lat[n++] = (json_real_value(json_object_get(d, "t")) -
+			    json_real_value(json_object_get(s, "t"))) *
+			   1000.0;
+		hist_free(&h);
+		chaos_scenario_free(&sc);
+	}
+	qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
+	print_message("bench: start -> death of a start-triggered SIGKILL: median %.3f ms, "
+		      "min %.3f ms, max %.3f ms (n=%d)\n",
+		      lat[n / 2], lat[0], lat[n - 1], n);
+	assert_true(lat[n / 2] > 0.0);
+}
+
+static double spin_once(int under_chaos)
+{
+	struct timespec a, b;
+	pid_t pid;
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (under_chaos) {
+		struct chaos_scenario sc;
+		struct chaos_run_result r;
+		char *argv[] = {helper, "spin", NULL};
+
+		assert_int_equal(chaos_scenario_init(&sc, 1), 0);
+		assert_int_equal(run_once(&sc, "bench-spin", argv, &r), 0);
+		assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+		chaos_scenario_free(&sc);
+	} else {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			dup2(fd, 1);
+			execl(helper, helper, "spin", (char *)NULL);
+			child_exit(127);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
+/* Benchmark: wall time of a fixed CPU-bound target alone and under the
+ * controller (best of 3 each, alternating), as a throughput overhead. The
+ * target runs about a second, so the fixed cost of a run (cgroup creation,
+ * sweep, teardown: a few ms) weighs in as it would for a real pool. */
+static void test_bench_overhead(void **state)
+{
+	double bare = 1e18, ctl = 1e18, t;
+	int i;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	setenv("CTL_SPIN_ITERS", "2000000000", 1);
+	for (i = 0; i < 3; i++) {
+		t = spin_once(0);
+		if (t < bare)
+			bare = t;
+		t = spin_once(1);
+		if (t < ctl)
+			ctl = t;
+	}
+	unsetenv("CTL_SPIN_ITERS");
+	print_message("bench: target alone %.1f ms, under chaos %.1f ms: overhead %.2f%%\n", bare,
+		      ctl, (ctl - bare) / bare * 100.0);
+	assert_true(bare > 0 && ctl > 0);
+}
+
+static int setup(void **state)
+{
+	char exe[900];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	(void)state;
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	*slash = '\0';
+	snprintf(helper, sizeof(helper), "%s/helpers/ctl_pool", exe);
+	snprintf(outroot, sizeof(outroot), "%s/test_run.out", exe);
+	mkdir(outroot, 0755);
+	have_cg = chaos_cg_detect(&cgenv) == 0 && cgenv.version != CHAOS_CG_NONE;
+	/* Tasks that wait for a `go` that never comes must not wait 30 s. */
+	setenv("CHAOS_GO_TIMEOUT_MS", "5000", 1);
+	return access(helper, X_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_per_worker_oom),
+		cmocka_unit_test(test_kill_on_start),
+		cmocka_unit_test(test_deadline_hang),
+		cmocka_unit_test(test_killed_controller_swept),
+		cmocka_unit_test(test_exited_worker_not_signalled),
+		cmocka_unit_test(test_leftover),
+		cmocka_unit_test(test_bad_target),
+		cmocka_unit_test(test_bench_kill_latency),
+		cmocka_unit_test(test_bench_overhead),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
