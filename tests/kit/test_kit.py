@@ -1,0 +1,361 @@
+"""Tests of the Python task kit (same protocol and semantics as the C kit)
+and of every target adapter, run by hand without a controller.
+
+Run through tests/kit/run, which sets CHAOS_ROOT and CHAOS_BUILD. Every
+child process runs under a timeout; a check that times out fails.
+"""
+
+import os
+import pickle
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.environ.get("CHAOS_ROOT") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("CHAOS_BUILD") or os.path.join(ROOT, "build")
+KIT = os.path.join(ROOT, "scenarios", "kit")
+TARGETS = os.path.join(ROOT, "scenarios", "targets")
+PYTHON = "/usr/bin/python3"
+sys.path.insert(0, KIT)
+
+import chaos_task  # noqa: E402
+
+PY_ADAPTERS = ["mp-pool-map", "mp-pool-imap", "mp-pool-apply", "cf-process", "loky",
+               "billiard", "pebble"]
+SH_ADAPTERS = ["gnu-parallel", "xargs"]
+C_ADAPTERS = ["safepool"]
+# Policies each adapter reports as unsupported.
+UNSUPPORTED = {
+    "mp-pool-map": ["abort", "retry"], "mp-pool-imap": ["abort", "retry"],
+    "mp-pool-apply": ["abort", "retry"], "cf-process": ["retry"], "loky": ["retry"],
+    "billiard": ["retry"], "pebble": [], "gnu-parallel": [], "xargs": ["abort", "retry"],
+    "safepool": [],
+}
+OUTCOME = re.compile(r"^(result \d+ -?\d+|lost \d+|error \d+ \S.*|killed-tasks (\d+(,\d+)*)?"
+                     r"|aborted \S.*|unsupported \S.*|done)$")
+
+passed = 0
+failed = 0
+tmpdir = tempfile.mkdtemp(prefix="test_kit_py.")
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok   %s" % name)
+    else:
+        failed += 1
+        print("FAIL %s %s" % (name, detail))
+    sys.stdout.flush()
+
+
+def write_spec(text, name="tasks"):
+    path = os.path.join(tmpdir, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def env_with(**kw):
+    env = dict(os.environ)
+    for k in ("CHAOS_EVENTS", "CHAOS_TASKS", "CHAOS_GO_TIMEOUT_MS", "CHAOS_POLICY",
+              "CHAOS_RETRIES", "CHAOS_TASK_TIMEOUT_MS", "CHAOS_MP_START"):
+        env.pop(k, None)
+    env["PYTHONPATH"] = KIT
+    env["PATH"] = BUILD + os.pathsep + env.get("PATH", "")
+    for k, v in kw.items():
+        env[k] = str(v)
+    return env
+
+
+# ---- spec parsing ------------------------------------------------------
+
+def test_parse():
+    p = write_spec("chaos-tasks 1 3\n0 sleep=5 alloc=10 action=exit code=3 times=0 result=-7\n"
+                   "1 action=selfkill\n2\n")
+    d = chaos_task.parse_spec(p)
+    check("parse valid", len(d) == 3 and d[0] == {"sleep": 5, "alloc": 10, "action": "exit",
+                                                 "code": 3, "times": 0, "result": -7}
+          and d[1]["action"] == "selfkill" and d[1]["times"] == 1 and d[2]["result"] == 4, d)
+    bad = [
+        ("", "0", "empty file"),
+        ("tasks 1 2\n", "1", "expected header"),
+        ("chaos-tasks 2 1\n0\n", "1", "version 2"),
+        ("chaos-tasks 1 2\n0\n", "2", "1 task lines, header says 2"),
+        ("chaos-tasks 1 1\n0\n1\n", "3", "more task lines"),
+        ("chaos-tasks 1 2\n0\n2\n", "3", "out of order"),
+        ("chaos-tasks 1 1\n0 colour=red\n", "2", "unknown key 'colour'"),
+        ("chaos-tasks 1 1\n0 action=explode\n", "2", "bad value 'explode' for action"),
+        ("chaos-tasks 1 1\n0 sleep=-1\n", "2", "bad value '-1' for sleep"),
+        ("chaos-tasks 1 1\n0 result=12x\n", "2", "bad value '12x' for result"),
+        ("chaos-tasks 1 1\n0 code=256\n", "2", "bad value '256' for code"),
+        ("chaos-tasks 1 1\nx\n", "2", "expected a task id"),
+    ]
+    for text, line, needle in bad:
+        p = write_spec(text)
+        try:
+            chaos_task.parse_spec(p)
+            msg = None
+        except chaos_task.SpecError as e:
+            msg = str(e)
+        check("parse bad %r" % needle, msg is not None and msg.startswith("%s:%s: " % (p, line))
+              and needle in msg, msg)
+
+
+# ---- silent mode -------------------------------------------------------
+
+def test_silent():
+    os.environ.pop("CHAOS_EVENTS", None)
+    os.environ.pop("CHAOS_TASKS", None)
+    check("silent defaults id*id", [chaos_task.run(i) for i in range(6)] == [0, 1, 4, 9, 16, 25])
+    os.environ["CHAOS_TASKS"] = write_spec("chaos-tasks 1 3\n0 result=-5\n1 sleep=100 "
+                                           "alloc=1048576 result=77\n2 action=fail\n", "silent")
+    t0 = time.monotonic()
+    check("silent spec result", chaos_task.run(0) == -5 and chaos_task.run(1) == 77
+          and time.monotonic() - t0 >= 0.1)
+    try:
+        chaos_task.run(2)
+        err = None
+    except chaos_task.TaskError as e:
+        err = e
+    check("silent fail raises TaskError", err is not None and err.task_id == 2
+          and "failed on purpose" in str(err), err)
+    again = pickle.loads(pickle.dumps(err))
+    check("TaskError pickles", isinstance(again, chaos_task.TaskError) and again.task_id == 2
+          and str(again) == str(err))
+    try:
+        chaos_task.run(3)
+        ok = False
+    except chaos_task.SpecError:
+        ok = True
+    check("silent id out of range", ok)
+    del os.environ["CHAOS_TASKS"]
+
+
+# ---- protocol against a tiny controller --------------------------------
+
+class Controller:
+    """Accepts one connection, records lines, answers start with go."""
+
+    def __init__(self, attempt):
+        self.path = os.path.join(tmpdir, "ev%d.sock" % id(self))
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(4)
+        self.sock.settimeout(10)
+        self.attempt = attempt
+        self.lines = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        conn.settimeout(10)
+        buf = b""
+        try:
+            while True:
+                chunk = conn.recv(256)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    self.lines.append(line.decode())
+                    if line.startswith(b"start ") and self.attempt is not None:
+                        conn.sendall(b"go %d\n" % self.attempt)
+        except OSError:
+            pass
+        conn.close()
+
+    def close(self):
+        self.thread.join(15)
+        self.sock.close()
+        os.unlink(self.path)
+
+
+def run_child(task_id, attempt, spec, go_timeout=None):
+    """Run chaos_task.run(task_id) in a fresh Python against a controller
+    answering go <attempt> (None: never answers). Returns (returncode,
+    lines, maxrss_kib)."""
+    ctl = Controller(attempt)
+    kw = {"CHAOS_EVENTS": ctl.path, "CHAOS_TASKS": write_spec(spec, "p%d" % task_id)}
+    if go_timeout is not None:
+        kw["CHAOS_GO_TIMEOUT_MS"] = go_timeout
+    code = ("import sys, chaos_task\n"
+            "try:\n    print(chaos_task.run(%d))\n"
+            "except chaos_task.TaskError:\n    sys.exit(1)\n" % task_id)
+    p = subprocess.Popen([PYTHON, "-c", code], env=env_with(**kw), stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    status = rss = None
+    while time.monotonic() < deadline:
+        pid, st, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            status, rss = st, ru.ru_maxrss
+            break
+        time.sleep(0.01)
+    if status is None:
+        p.kill()
+        p.wait()
+        ctl.close()
+        return None, ctl.lines, 0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    p.stdout.close()
+    ctl.close()
+    return p.returncode, ctl.lines, rss
+
+
+def test_protocol():
+    rc, lines, _ = run_child(3, 2, "chaos-tasks 1 4\n0\n1\n2\n3 sleep=20 result=9\n")
+    check("protocol start/go/end", rc == 0 and lines == ["start 3", "end 3 9"], (rc, lines))
+    spec = "chaos-tasks 1 2\n0 action=fail times=2 result=3\n1 action=fail times=0\n"
+    rc, lines, _ = run_child(0, 2, spec)
+    check("times: attempt 2 of times=2 fails", rc == 1 and lines ==
+          ["start 0", "fail 0 task 0 failed on purpose (attempt 2)"], (rc, lines))
+    rc, lines, _ = run_child(0, 3, spec)
+    check("times: attempt 3 of times=2 returns", rc == 0 and lines == ["start 0", "end 0 3"],
+          (rc, lines))
+    rc, lines, _ = run_child(1, 50, spec)
+    check("times=0 misbehaves on every attempt", rc == 1 and lines[-1].startswith("fail 1 "),
+          (rc, lines))
+    rc, lines, _ = run_child(0, 1, "chaos-tasks 1 1\n0 action=exit code=42\n")
+    check("exit code", rc == 42 and lines == ["start 0"], (rc, lines))
+    rc, lines, _ = run_child(0, 1, "chaos-tasks 1 1\n0 action=selfkill\n")
+    check("selfkill dies by SIGKILL", rc == -signal.SIGKILL, rc)
+    rc, lines, _ = run_child(0, 2, "chaos-tasks 1 1\n0 action=selfkill\n")
+    check("selfkill times=1, attempt 2 returns", rc == 0 and lines == ["start 0", "end 0 0"],
+          (rc, lines))
+    rc, lines, _ = run_child(0, 1, "chaos-tasks 1 1\n0 action=segv\n")
+    check("segv dies by SIGSEGV", rc == -signal.SIGSEGV, rc)
+    rc, lines, rss = run_child(0, 1, "chaos-tasks 1 1\n0 alloc=67108864 result=1\n")
+    check("alloc touches every page", rc == 0 and rss >= 64 * 1024, (rc, rss))
+    t0 = time.monotonic()
+    rc, lines, _ = run_child(0, None, "chaos-tasks 1 1\n0\n", go_timeout=300)
+    el = time.monotonic() - t0
+    check("no go -> exit 70", rc == chaos_task.EXIT_NO_GO and lines == ["start 0"]
+          and 0.3 <= el < 10, (rc, lines, el))
+
+
+def test_hang():
+    spec = write_spec("chaos-tasks 1 1\n0 action=hang\n", "hang")
+    p = subprocess.Popen([PYTHON, "-c", "import chaos_task; chaos_task.run(0)"],
+                         env=env_with(CHAOS_TASKS=spec))
+    time.sleep(0.5)
+    alive = p.poll() is None
+    p.send_signal(signal.SIGKILL)
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check("hang until killed", alive and rc == -signal.SIGKILL, (alive, rc))
+
+
+# ---- adapters ----------------------------------------------------------
+
+def adapter_path(name):
+    if name in C_ADAPTERS:
+        return os.path.join(BUILD, "targets", name)
+    return os.path.join(TARGETS, name)
+
+
+def run_adapter(name, timeout, **kw):
+    """Run an adapter in its own session; on timeout, or when it leaves
+    workers behind, kill the whole process group so nothing outlives it.
+    Returns (returncode or None on timeout, stdout lines, stderr)."""
+    p = subprocess.Popen([adapter_path(name)], env=env_with(**kw), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        rc = None
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if rc is None:
+        out, err = p.communicate(timeout=30)
+    return rc, out.splitlines(), err
+
+
+def test_adapters():
+    n = 8
+    spec = write_spec("chaos-tasks 1 %d\n" % n + "".join(
+        "%d sleep=%d result=%d\n" % (i, 50 if i == 3 else 0, 1000 + i) for i in range(n)), "ok")
+    want = sorted("result %d %d" % (i, 1000 + i) for i in range(n))
+    for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS:
+        if not os.access(adapter_path(name), os.X_OK):
+            check("adapter %s exists" % name, False, adapter_path(name))
+            continue
+        rc, lines, err = run_adapter(name, 60, CHAOS_WORKERS=2, CHAOS_NTASKS=n, CHAOS_TASKS=spec,
+                                     CHAOS_POLICY="skip")
+        got = sorted(x for x in lines if x.startswith("result "))
+        check("%s: all results, done, exit 0" % name, rc == 0 and got == want
+              and lines[-1:] == ["done"] and not any(x.startswith(("lost", "error", "aborted"))
+                                                      for x in lines), (rc, lines, err[-300:]))
+        bad = [x for x in lines if not OUTCOME.match(x)]
+        check("%s: only outcome lines" % name, not bad, bad)
+        for policy in UNSUPPORTED[name]:
+            rc, lines, err = run_adapter(name, 30, CHAOS_WORKERS=2, CHAOS_NTASKS=n,
+                                         CHAOS_TASKS=spec, CHAOS_POLICY=policy)
+            check("%s: %s unsupported" % (name, policy), rc == 0 and len(lines) == 2
+                  and lines[0].startswith("unsupported ") and lines[1] == "done", (rc, lines))
+    # The spawn start method re-imports the kit in each worker.
+    rc, lines, err = run_adapter("mp-pool-map", 60, CHAOS_WORKERS=2, CHAOS_NTASKS=n,
+                                 CHAOS_TASKS=spec, CHAOS_MP_START="spawn")
+    check("mp-pool-map with spawn", rc == 0 and sorted(lines[:-1]) == want, (rc, lines, err))
+    # Retry through pebble's and safepool's own loops, in silent mode every
+    # attempt is attempt 1, so a times=1 selfkill dies every time: the task
+    # must come out lost after 1 + retries runs, never hang.
+    kspec = write_spec("chaos-tasks 1 4\n0\n1\n2\n3 action=selfkill\n", "k")
+    for name in ("pebble", "safepool"):
+        rc, lines, err = run_adapter(name, 30, CHAOS_WORKERS=2, CHAOS_NTASKS=4,
+                                     CHAOS_TASKS=kspec, CHAOS_POLICY="retry", CHAOS_RETRIES=2)
+        check("%s retry: killed task lost, others done" % name, rc == 0 and "lost 3" in lines
+              and "result 2 4" in lines and lines[-1:] == ["done"], (rc, lines))
+
+
+def survey():
+    """What each pool does when task 3 self-kills (informational)."""
+    spec = write_spec("chaos-tasks 1 8\n" + "".join(
+        "%d sleep=200%s\n" % (i, " action=selfkill" if i == 3 else "") for i in range(8)), "sv")
+    print("\nsurvey: 8 tasks, 2 workers, task 3 self-kills (SIGKILL), timeout 20 s")
+    for policy in ("skip", "abort", "retry"):
+        for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS:
+            t0 = time.monotonic()
+            rc, lines, _ = run_adapter(name, 20, CHAOS_WORKERS=2, CHAOS_NTASKS=8,
+                                       CHAOS_TASKS=spec, CHAOS_POLICY=policy, CHAOS_RETRIES=2)
+            el = time.monotonic() - t0
+            state = "HANG" if rc is None else "rc=%d" % rc
+            short = [x[:60] for x in lines if not x.startswith("result ")]
+            nres = sum(1 for x in lines if x.startswith("result "))
+            print("  %-5s %-13s %-7s %5.1fs results=%d %s" % (policy, name, state, el, nres,
+                                                              "; ".join(short)))
+            sys.stdout.flush()
+
+
+def main():
+    test_parse()
+    test_silent()
+    test_protocol()
+    test_hang()
+    test_adapters()
+    if "--survey" in sys.argv[1:]:
+        survey()
+    subprocess.run(["rm", "-rf", tmpdir])
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
