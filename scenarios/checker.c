@@ -30,6 +30,8 @@ struct task_sum {
 	uint32_t starts;	 /* start events */
 	uint32_t last_attempt;	 /* highest attempt seen in a start event */
 	int killed;		 /* a death event names this task */
+	int by_signal;		 /* ... and says the worker died by a signal */
+	int maybe_signal;	 /* ... or could not say how it died */
 	uint32_t killed_attempt; /* highest attempt a death event names */
 	enum out_kind out;	 /* first outcome line for this id */
 	int64_t value;		 /* its value, for OUT_RESULT */
@@ -344,6 +346,13 @@ static int record_event(struct hist *h, json_t *o)
 		if (task < 0 || (unsigned long long)task >= h->sc->ntasks)
 			return 0;
 		h->t[task].killed = 1;
+		/* A worker that exited with a code failed; it was not killed.
+		 * The killed-tasks report must name the signal deaths and may
+		 * name the ones whose cause the controller could not read. */
+		if (jstr(o, "how") && !strcmp(jstr(o, "how"), "signal"))
+			h->t[task].by_signal = 1;
+		else if (!jstr(o, "how") || strcmp(jstr(o, "how"), "exit"))
+			h->t[task].maybe_signal = 1;
 		if (att < 0)
 			att = h->t[task].last_attempt ? h->t[task].last_attempt : 1;
 		if ((uint32_t)att > h->t[task].killed_attempt)
@@ -668,10 +677,6 @@ static void check_killed(const struct hist *h, struct chaos_check *c)
 		fail_check(c, "killed-tasks: out of memory");
 		return;
 	}
-	for (id = 0; id < h->sc->ntasks; id++) {
-		if (h->t[id].killed)
-			hist_ids[nh++] = id;
-	}
 	/* The pool may name a task twice (two deaths of one task under
 	 * retry); it is a set, so duplicates collapse. */
 	if (h->npool_killed)
@@ -679,6 +684,13 @@ static void check_killed(const struct hist *h, struct chaos_check *c)
 	for (i = 0; i < h->npool_killed; i++) {
 		if (np == 0 || pool[np - 1] != pool[i])
 			pool[np++] = pool[i];
+	}
+	/* The history's set: signal deaths, plus the deaths of unknown cause
+	 * that the pool itself names (it may know better than /proc did). */
+	for (id = 0; id < h->sc->ntasks; id++) {
+		if (h->t[id].by_signal ||
+		    (h->t[id].maybe_signal && bsearch(&(uint64_t){id}, pool, np, sizeof(*pool), cmp_u64)))
+			hist_ids[nh++] = id;
 	}
 	fmt_set(b, sizeof(b), hist_ids, nh);
 	if (!h->have_killed_line) {

@@ -104,6 +104,10 @@ static const struct case_ cases[] = {
     /* a task that exits on purpose */
     {"exit.ini", "exit-pass.jsonl", "PASS", NULL, NULL},
     {"exit.ini", "exit-lost.jsonl", "PASS", NULL, NULL},
+    {"exit.ini", "exit-named-killed.jsonl", "FAIL(killed-tasks)",
+     "killed-tasks: pool says {5}, history says {}", NULL},
+    {"exit.ini", "unknown-named.jsonl", "PASS", NULL, NULL},
+    {"exit.ini", "unknown-unnamed.jsonl", "PASS", NULL, NULL},
     {"exit.ini", "exit-result.jsonl", "FAIL(skip)",
      "skip: task 5 has result 25 but its last attempt 1 was killed", NULL},
 };

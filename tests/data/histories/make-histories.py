@@ -337,18 +337,23 @@ oom_run("oom-pass.jsonl")
 oom_run("oom-unconfirmed.jsonl", confirmed=False)
 
 # Exit: task 5 calls _exit(3); the pool reports an error for it.
-def exit_run(name, report):
+def exit_run(name, report, killed_line="killed-tasks ", how="exit"):
     r = Run("exit", "skip")
     for i in range(10):
         if i == 5:
-            r.killed(5, how="exit", code=3, report=report)
+            r.killed(5, how=how, code=3 if how == "exit" else None, report=report)
         else:
             r.ok(i)
-    r.out("killed-tasks 5")
+    r.out(killed_line)
     r.finish()
     r.write(name)
 
 
+# A worker that exits with a code failed: it was not killed, so the pool's
+# killed-tasks list must not name it; a death of unknown cause may be named.
 exit_run("exit-pass.jsonl", "error 5 worker exited with code 3")
 exit_run("exit-lost.jsonl", "lost 5")
 exit_run("exit-result.jsonl", "result 5 25")
+exit_run("exit-named-killed.jsonl", "error 5 worker exited with code 3", killed_line="killed-tasks 5")
+exit_run("unknown-named.jsonl", "lost 5", killed_line="killed-tasks 5", how="unknown")
+exit_run("unknown-unnamed.jsonl", "lost 5", how="unknown")
