@@ -61,8 +61,9 @@ $(B)/pic/%.o: %.c
 
 # Every test binary runs under a hard timeout: a hang is a failure.
 TEST_TIMEOUT ?= 300
+CHECK_SCRIPTS := tests/seed-regress
 check: build-all $(TESTS)
-	@tests/run-tests $(TEST_TIMEOUT) $(TESTS)
+	@CHAOS_BUILD=$(B) tests/run-tests $(TEST_TIMEOUT) $(TESTS) $(CHECK_SCRIPTS)
 
 coverage:
 	@ci/coverage

@@ -828,9 +828,20 @@ int chaos_check_history(const struct chaos_scenario *sc, const char *history,
 	if (h.nprotocol)
 		note_add(v, "%u protocol error%s, first %s", h.nprotocol,
 			 h.nprotocol > 1 ? "s" : "", h.protocol);
-	if (v->cell == CHAOS_CELL_FAIL)
-		snprintf(v->cell_text, sizeof(v->cell_text), "FAIL(%s)", failed->name);
-	else
+	if (v->cell == CHAOS_CELL_FAIL) {
+		/* Name every failed guarantee: "FAIL(killed-tasks)" alone would
+		 * hide whether the pool kept the other results. */
+		size_t len = (size_t)snprintf(v->cell_text, sizeof(v->cell_text), "FAIL(");
+
+		for (unsigned k = 0; k < v->nchecks; k++) {
+			if (v->checks[k].ok || len >= sizeof(v->cell_text))
+				continue;
+			len += (size_t)snprintf(v->cell_text + len, sizeof(v->cell_text) - len,
+						"%s%s", len > 5 ? "," : "", v->checks[k].name);
+		}
+		if (len < sizeof(v->cell_text))
+			snprintf(v->cell_text + len, sizeof(v->cell_text) - len, ")");
+	} else
 		snprintf(v->cell_text, sizeof(v->cell_text), "%s", chaos_cell_name(v->cell));
 out:
 	free(h.t);

@@ -80,6 +80,14 @@ struct mx_opts {
 	int write_expected;
 	int verbose;
 	uint32_t max_deadline_ms; /* 0 = the scenarios' own */
+	/* --target-deadline NAME=TIME: a target whose pool is known to be
+	 * slow but not hung (billiard notices a lost worker after 10 s) gets
+	 * this cap instead of max_deadline_ms, never above the scenario's. */
+	struct {
+		const char *name;
+		uint32_t ms;
+	} target_deadline[8];
+	unsigned ntarget_deadline;
 };
 
 struct mx_slot {
@@ -111,6 +119,7 @@ static void usage(FILE *f)
 		"                    is K-1 modulo N\n"
 		"  --out DIR         reports and run directories (default build/matrix)\n"
 		"  --max-deadline T  cap every scenario's deadline (e.g. 5s, 800ms)\n"
+		"  --target-deadline NAME=T  this target's cap instead (up to 8 times)\n"
 		"  --regress         compare each cell with <expected-dir>/<target>\n"
 		"  --write-expected  write the observed cells into the expected files\n"
 		"  --expected-dir D  default: scenarios/expected of the source tree\n"
@@ -168,6 +177,7 @@ static int parse_args(int argc, char **argv, struct mx_opts *o, char **suite_buf
 	    {"shard", required_argument, NULL, 'S'},
 	    {"out", required_argument, NULL, 'o'},
 	    {"max-deadline", required_argument, NULL, 'D'},
+	    {"target-deadline", required_argument, NULL, 'T'},
 	    {"regress", no_argument, NULL, 'r'},
 	    {"write-expected", no_argument, NULL, 'w'},
 	    {"expected-dir", required_argument, NULL, 'e'},
@@ -257,6 +267,21 @@ static int parse_args(int argc, char **argv, struct mx_opts *o, char **suite_buf
 				return -EINVAL;
 			}
 			break;
+		case 'T': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || o->ntarget_deadline == 8 ||
+			    parse_ms(eq + 1, &o->target_deadline[o->ntarget_deadline].ms) < 0) {
+				fprintf(stderr,
+					"chaos matrix: bad --target-deadline '%s' (expected NAME=TIME, "
+					"e.g. billiard=15s, at most 8 times)\n",
+					optarg);
+				return -EINVAL;
+			}
+			*eq = '\0';
+			o->target_deadline[o->ntarget_deadline++].name = optarg;
+			break;
+		}
 		case 'r':
 			o->regress = 1;
 			break;
@@ -341,6 +366,19 @@ static void run_child(struct chaos_mx_cell *c, const struct chaos_target *t,
 	__gcov_dump();
 #endif
 	_exit(rc < 0 ? 4 : 0);
+}
+
+/* The deadline a run of target gets: the scenario's own, capped by
+ * --target-deadline for that target or else by --max-deadline. */
+static uint32_t capped_deadline(const struct mx_opts *o, const char *target, uint32_t own)
+{
+	uint32_t cap = o->max_deadline_ms;
+
+	for (unsigned i = 0; i < o->ntarget_deadline; i++) {
+		if (strcmp(o->target_deadline[i].name, target) == 0)
+			cap = o->target_deadline[i].ms;
+	}
+	return cap && own > cap ? cap : own;
 }
 
 /* Fork one run. Returns 0 with the slot filled, or -errno. */
@@ -486,6 +524,7 @@ static int run_all(struct chaos_mx_cell *cells, size_t n, const struct chaos_mx_
 		while (next < n && active < o->jobs) {
 			struct chaos_mx_cell *c = &cells[next];
 			struct chaos_target *t = &targets[pairs[next].target];
+			struct chaos_scenario sc;
 			unsigned k;
 			int r;
 
@@ -497,7 +536,9 @@ static int run_all(struct chaos_mx_cell *cells, size_t n, const struct chaos_mx_
 			}
 			for (k = 0; slots[k].pid; k++)
 				;
-			r = start_run(&slots[k], next, c, t, &scens[pairs[next].scen], o->verbose);
+			sc = scens[pairs[next].scen];
+			sc.deadline_ms = capped_deadline(o, t->name, sc.deadline_ms);
+			r = start_run(&slots[k], next, c, t, &sc, o->verbose);
 			if (r < 0) {
 				c->internal = 1;
 				snprintf(c->error, sizeof(c->error), "cannot start the run: %s",
@@ -662,8 +703,6 @@ int chaos_matrix_main(int argc, char **argv)
 			ret = MX_EXIT_USAGE;
 			goto out;
 		}
-		if (o.max_deadline_ms && scens[nloaded].deadline_ms > o.max_deadline_ms)
-			scens[nloaded].deadline_ms = o.max_deadline_ms;
 	}
 
 	/* Pairs in their fixed order, this shard's slice. */
