@@ -62,6 +62,9 @@ struct hist {
 	uint64_t *pool_killed; /* ids from killed-tasks lines, sorted unique */
 	size_t npool_killed;
 
+	pid_t signalled[64]; /* PIDs a fault signal reached (ok: true) */
+	unsigned nsignalled;
+
 	double first_death_t; /* < 0: none */
 	double first_fail_t;  /* < 0: none */
 
@@ -161,6 +164,22 @@ static int meant_oom(const struct chaos_scenario *sc, const struct chaos_task_sp
 	if (sc->mem_mode == CHAOS_MEM_NONE || t->alloc_bytes < sc->mem_limit)
 		return 0;
 	return t->times == 0 || a <= t->times;
+}
+
+/* Does attempt a of task t kill itself by a signal? */
+static int self_kills(const struct chaos_task_spec *t, uint32_t a)
+{
+	return (t->action == CHAOS_ACT_SELFKILL || t->action == CHAOS_ACT_SEGV) &&
+	       misbehaves(t, a);
+}
+
+static int was_signalled(const struct hist *h, pid_t pid)
+{
+	for (unsigned i = 0; i < h->nsignalled; i++) {
+		if (h->signalled[i] == pid)
+			return 1;
+	}
+	return 0;
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -330,6 +349,13 @@ static int record_event(struct hist *h, json_t *o)
 			set_once(h->late_start, sizeof(h->late_start),
 				 "abort: task %lld started %.0f ms after aborted", task,
 				 (t - h->aborted_t) * 1000.0);
+	} else if (!strcmp(ev, "fault")) {
+		/* Remember whom the scenario's faults reached: their deaths are
+		 * kills the pool must report. A full table only loses the
+		 * "must" for later victims; they stay "may". */
+		if (json_is_true(json_object_get(o, "ok")) && jint(o, "pid") > 0 &&
+		    h->nsignalled < sizeof(h->signalled) / sizeof(h->signalled[0]))
+			h->signalled[h->nsignalled++] = (pid_t)jint(o, "pid");
 	} else if (!strcmp(ev, "fail")) {
 		if (h->first_fail_t < 0)
 			h->first_fail_t = t;
@@ -347,14 +373,19 @@ static int record_event(struct hist *h, json_t *o)
 			return 0;
 		h->t[task].killed = 1;
 		/* A worker that exited with a code failed; it was not killed.
-		 * The killed-tasks report must name the signal deaths and may
-		 * name the ones whose cause the controller could not read. */
-		if (jstr(o, "how") && !strcmp(jstr(o, "how"), "signal"))
+		 * The killed-tasks report must name the kills the scenario
+		 * caused (a fault's signal, a confirmed OOM kill, a task told to
+		 * kill itself) and may name other signal deaths (a pool killing
+		 * its own workers on abort or timeout) and deaths whose cause
+		 * the controller could not read. */
+		if (att < 0)
+			att = h->t[task].last_attempt ? h->t[task].last_attempt : 1;
+		if (jstr(o, "how") && !strcmp(jstr(o, "how"), "signal") &&
+		    (json_is_true(oom) || was_signalled(h, (pid_t)jint(o, "pid")) ||
+		     self_kills(&h->sc->tasks[task], (uint32_t)att)))
 			h->t[task].by_signal = 1;
 		else if (!jstr(o, "how") || strcmp(jstr(o, "how"), "exit"))
 			h->t[task].maybe_signal = 1;
-		if (att < 0)
-			att = h->t[task].last_attempt ? h->t[task].last_attempt : 1;
 		if ((uint32_t)att > h->t[task].killed_attempt)
 			h->t[task].killed_attempt = (uint32_t)att;
 		if (meant_oom(h->sc, &h->sc->tasks[task], (uint32_t)att) && !json_is_true(oom))

@@ -104,6 +104,11 @@ static const struct case_ cases[] = {
     /* a task that exits on purpose */
     {"exit.ini", "exit-pass.jsonl", "PASS", NULL, NULL},
     {"exit.ini", "exit-lost.jsonl", "PASS", NULL, NULL},
+    /* a pool killing its own worker: may be named, need not be */
+    {"skip.ini", "killed-own-unnamed.jsonl", "PASS", NULL, NULL},
+    {"skip.ini", "killed-own-named.jsonl", "PASS", NULL, NULL},
+    {"skip.ini", "killed-own-only.jsonl", "FAIL(killed-tasks)",
+     "killed-tasks: pool says {5}, history says {3}", NULL},
     {"exit.ini", "exit-named-killed.jsonl", "FAIL(killed-tasks)",
      "killed-tasks: pool says {5}, history says {}", NULL},
     {"exit.ini", "unknown-named.jsonl", "PASS", NULL, NULL},

@@ -55,10 +55,10 @@ class Run:
         self.tick()
 
     def killed(self, task, attempt=1, w=0, oom=False, signal="SIGKILL",
-               how="signal", code=None, report="lost"):
+               how="signal", code=None, report="lost", fault=True):
         pid = self.workers[w]
         self.add("start", task=task, attempt=attempt, pid=pid)
-        if how == "signal" and not oom:
+        if how == "signal" and not oom and fault:
             self.tick(0.02)
             self.add("fault", kind="on-start", signal=signal, pid=pid,
                      task=task, ok=True, error=None)
@@ -125,6 +125,28 @@ skip_run(outcomes=lambda r: r.out("result five 25")).write("skip-protocol-outcom
 skip_run(killed_line="killed-tasks 4").write("killed-wrong.jsonl")
 skip_run(killed_line="killed-tasks 3,4").write("killed-extra.jsonl")
 skip_run(killed_line=None).write("killed-missing.jsonl")
+
+
+def own_kill_run(killed_line):
+    """Task 3's worker is killed by the scenario's fault; task 5's worker is
+    killed by the pool itself (no fault reached it): the pool must name 3
+    and may name 5."""
+    r = Run("skip", "skip")
+    for i in range(10):
+        if i == 3:
+            r.killed(3, report="lost 3")
+        elif i == 5:
+            r.killed(5, w=1, signal="SIGTERM", report="lost 5", fault=False)
+        else:
+            r.ok(i)
+    r.out(killed_line)
+    r.finish()
+    return r
+
+
+own_kill_run("killed-tasks 3").write("killed-own-unnamed.jsonl")
+own_kill_run("killed-tasks 3,5").write("killed-own-named.jsonl")
+own_kill_run("killed-tasks 5").write("killed-own-only.jsonl")
 skip_run(leftovers=[(4242, "sleep")]).write("leftover.jsonl")
 skip_run(teardown_ok=False).write("teardown-failed.jsonl")
 skip_run(last=None, verdict="crashed").write("crashed.jsonl")
