@@ -698,15 +698,17 @@ static void check_abort(const struct hist *h, struct chaos_check *c)
 
 static void check_killed(const struct hist *h, struct chaos_check *c)
 {
-	uint64_t *hist_ids, *pool = h->pool_killed;
-	size_t nh = 0, np = 0, i;
-	char a[200], b[200];
+	uint64_t *must, *may, *pool = h->pool_killed;
+	size_t nmust = 0, nmay = 0, np = 0, i;
+	char a[200], b[200], m[240] = "";
 	uint32_t id;
+	int bad = 0;
 
-	hist_ids = calloc(h->sc->ntasks, sizeof(*hist_ids));
-	if (!hist_ids) {
+	must = calloc(h->sc->ntasks, sizeof(*must));
+	may = calloc(h->sc->ntasks, sizeof(*may));
+	if (!must || !may) {
 		fail_check(c, "killed-tasks: out of memory");
-		return;
+		goto out;
 	}
 	/* The pool may name a task twice (two deaths of one task under
 	 * retry); it is a set, so duplicates collapse. */
@@ -716,22 +718,37 @@ static void check_killed(const struct hist *h, struct chaos_check *c)
 		if (np == 0 || pool[np - 1] != pool[i])
 			pool[np++] = pool[i];
 	}
-	/* The history's set: signal deaths, plus the deaths of unknown cause
-	 * that the pool itself names (it may know better than /proc did). */
+	/* Must: the kills the scenario caused. May: other signal deaths and
+	 * deaths of unknown cause (the pool may know better than /proc). */
 	for (id = 0; id < h->sc->ntasks; id++) {
-		if (h->t[id].by_signal ||
-		    (h->t[id].maybe_signal && bsearch(&(uint64_t){id}, pool, np, sizeof(*pool), cmp_u64)))
-			hist_ids[nh++] = id;
+		int named = np && bsearch(&(uint64_t){id}, pool, np, sizeof(*pool), cmp_u64);
+
+		if (h->t[id].by_signal) {
+			must[nmust++] = id;
+			bad |= !named;
+		} else if (h->t[id].maybe_signal) {
+			may[nmay++] = id;
+		} else {
+			bad |= named;
+		}
 	}
-	fmt_set(b, sizeof(b), hist_ids, nh);
+	for (i = 0; i < np; i++)
+		bad |= pool[i] >= h->sc->ntasks;
+	fmt_set(b, sizeof(b), must, nmust);
+	if (nmay) {
+		fmt_set(a, sizeof(a), may, nmay);
+		snprintf(m, sizeof(m), " (and may name %s)", a);
+	}
 	if (!h->have_killed_line) {
-		fail_check(
-		    c, "killed-tasks: the pool printed no killed-tasks line, history says %s", b);
-	} else if (np != nh || (nh && memcmp(pool, hist_ids, nh * sizeof(*pool)))) {
+		fail_check(c, "killed-tasks: the pool printed no killed-tasks line, history says %s%s",
+			   b, m);
+	} else if (bad) {
 		fmt_set(a, sizeof(a), pool, np);
-		fail_check(c, "killed-tasks: pool says %s, history says %s", a, b);
+		fail_check(c, "killed-tasks: pool says %s, history says %s%s", a, b, m);
 	}
-	free(hist_ids);
+out:
+	free(must);
+	free(may);
 }
 
 static void check_oom(const struct hist *h, struct chaos_check *c)
