@@ -704,10 +704,19 @@ static void worker_reap_now(sp_pool *p, size_t idx)
 	memset(&si, 0, sizeof(si));
 	waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOWAIT | WNOHANG);
 	cur = __atomic_load_n(&w->slot->cur_seq, __ATOMIC_ACQUIRE);
-	if (r >= 0 && w->count && cur && w->fifo[w->head]->id == cur) {
-		running = w->fifo[w->head];
+	/* With batch > 1, tasks that finished but whose results were not sent
+	 * yet sit ahead of the running one: search the whole queue, take the
+	 * running task out, and keep the others in order (they run again). */
+	for (unsigned k = 0; r >= 0 && cur && k < w->count; k++) {
+		if (w->fifo[(w->head + k) % p->o.pipeline]->id != cur)
+			continue;
+		running = w->fifo[(w->head + k) % p->o.pipeline];
+		for (; k > 0; k--)
+			w->fifo[(w->head + k) % p->o.pipeline] =
+			    w->fifo[(w->head + k - 1) % p->o.pipeline];
 		w->head = (w->head + 1) % p->o.pipeline;
 		w->count--;
+		break;
 	}
 	if (running) {
 		running->res.attempts++;
