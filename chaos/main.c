@@ -1,8 +1,10 @@
 /* The `chaos` command line: run, matrix, check. Exit codes (also in
  * chaos(1) and --help): 0 all expectations held, 1 an expectation failed,
  * 2 usage or bad scenario, 3 the environment cannot run it (skipped),
- * 4 internal error. */
+ * 4 internal error, 128+N interrupted by signal N (130 for SIGINT, 143 for
+ * SIGTERM, 129 for SIGHUP) after a clean teardown. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,45 @@ static const char usage_text[] =
 	"\n"
 	"Exit codes: 0 all expectations held, 1 an expectation failed (or the\n"
 	"target hung), 2 usage or bad scenario, 3 the environment cannot run it\n"
-	"(skipped), 4 internal error.\n";
+	"(skipped), 4 internal error, 128+N interrupted by signal N (130 SIGINT,\n"
+	"143 SIGTERM, 129 SIGHUP; the run is torn down and its history ends with\n"
+	"verdict interrupted).\n";
+
+/* The signal that interrupted the run, for the exit code. */
+static volatile sig_atomic_t caught_signal;
+
+static void on_interrupt(int signo)
+{
+	caught_signal = signo;
+	chaos_run_interrupt();
+}
+
+/* SIGINT, SIGTERM and SIGHUP end the run through its normal teardown
+ * instead of killing the controller, which would leave the target and its
+ * cgroups behind until the next run's stale sweep. No SA_RESTART: a
+ * blocking call returns EINTR and the loop sees the request at once.
+ * Children start with default dispositions (spawn.c resets them). */
+static void install_interrupt_handlers(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static int exit_interrupted(void)
+{
+	int s = caught_signal;
+
+	return s > 0 ? 128 + s : EXIT_INTERNAL;
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -133,6 +173,12 @@ static int do_run(struct chaos_scenario *sc, const char *target_name, char *cons
 	if (r.verdict == CHAOS_RUN_SKIPPED) {
 		printf("%s on %s: SKIP (%s)\n", sc->name, target_name, r.reason);
 		return EXIT_SKIPPED;
+	}
+	if (r.verdict == CHAOS_RUN_INTERRUPTED) {
+		/* A run cut short proves nothing either way: no checker. */
+		printf("%s on %s: INTERRUPTED (%s)\n  history: %s\n", sc->name, target_name,
+		       r.reason, r.history);
+		return exit_interrupted();
 	}
 	return check_and_print(sc, target_name, r.history);
 }
@@ -247,11 +293,15 @@ int main(int argc, char **argv)
 	}
 	/* Verdict lines go to a pipe or file as soon as they are printed. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	install_interrupt_handlers();
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "matrix"))
-		return chaos_matrix_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "matrix")) {
+		int rc = chaos_matrix_main(argc - 1, argv + 1);
+
+		return chaos_run_interrupted() ? exit_interrupted() : rc;
+	}
 	return usage_error("unknown command '%s' (expected run, check, matrix)", argv[1]);
 }

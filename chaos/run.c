@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,6 +46,8 @@ extern char **environ;
 #define ORPHAN_WAIT_MS 1000
 /* Bound on the final drain of events after the target exited. */
 #define DRAIN_MS 200
+/* Refused connections recorded one by one before a single summary. */
+#define REFUSED_LOGGED 16
 
 /* epoll data: the kind in the top byte, an index below it. */
 enum {
@@ -56,15 +59,25 @@ enum {
 	K_OOM_RUN,
 	K_OOM_WORKER,
 	K_STRESS,
+	K_INTR,
 };
 #define EP(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
 #define EP_KIND(u) ((int)((u) >> 56))
 #define EP_IDX(u) ((size_t)((u) & ((1ULL << 56) - 1)))
 
+/* How the controller learned of a worker, recorded as the `rule` of every
+ * fault aimed at it. */
+enum worker_source {
+	SRC_KIT = 0, /* announced itself with `start` on the event socket */
+	SRC_CGROUP,  /* found in the run cgroup when no worker had announced itself */
+};
+
 struct worker {
 	pid_t pid;
 	int pidfd;
 	unsigned index;
+	enum worker_source source;
+	unsigned long long starttime; /* SRC_CGROUP: for ordering a scan */
 	struct chaos_cg *cg;   /* per-worker cgroup, or NULL */
 	uint64_t oom_seen;     /* per-worker cgroup: kills already attributed */
 	uint64_t oom_last;     /* per-worker cgroup: last value reported as `oom` */
@@ -123,6 +136,7 @@ struct run {
 	struct conn *conns[MAX_CONNS];
 	struct worker *workers;
 	size_t nworkers;
+	size_t nannounced;    /* workers that announced themselves (SRC_KIT) */
 	uint32_t *attempts;   /* per task: starts so far */
 	unsigned char *open_; /* per task: latest attempt started and not ended */
 	struct chaos_timed *plan;
@@ -130,9 +144,53 @@ struct run {
 	struct timer timers[MAX_TIMERS];
 	size_t ntimers;
 	int hang;
+	int interrupted;
+	unsigned long refused; /* connections refused (table full) */
 };
 
 static char last_error[512];
+
+/* The interrupt request: a flag for the loop's checks and an eventfd that
+ * wakes epoll_wait. Both are process-wide, since a signal handler has no
+ * run to address; the eventfd is created once and kept (close-on-exec). */
+static volatile sig_atomic_t intr_flag;
+static volatile sig_atomic_t intr_fd = -1;
+
+void chaos_run_interrupt(void)
+{
+	int saved = errno;
+	uint64_t one = 1;
+	int fd = intr_fd;
+
+	intr_flag = 1;
+	if (fd >= 0) {
+		ssize_t n = write(fd, &one, sizeof(one));
+
+		(void)n; /* a full counter still wakes the loop */
+	}
+	errno = saved;
+}
+
+int chaos_run_interrupted(void)
+{
+	return intr_flag != 0;
+}
+
+/* Create the interrupt eventfd on first use. The handler reads intr_fd
+ * only after this store, and the loop checks intr_flag before each wait,
+ * so a signal that lands here is still seen. */
+static int intr_setup(void)
+{
+	int fd;
+
+	if (intr_fd >= 0)
+		return intr_fd;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	intr_fd = fd;
+	return fd;
+}
 
 static void set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void set_error(const char *fmt, ...)
@@ -162,6 +220,8 @@ const char *chaos_run_verdict_name(enum chaos_run_verdict v)
 		return "crashed";
 	case CHAOS_RUN_SKIPPED:
 		return "skipped";
+	case CHAOS_RUN_INTERRUPTED:
+		return "interrupted";
 	}
 	return "unknown";
 }
@@ -258,16 +318,23 @@ static void event_error(struct run *R, pid_t pid, const char *fmt, ...)
 	emit(R, "event_error", json_pack("{s:o,s:o}", "text", jstr(buf, strlen(buf)), "pid", jpid(pid)));
 }
 
+/* rule: how the victim was chosen ("kit", "cgroup"), or NULL for none. */
 static void emit_fault(struct run *R, const char *kind, int signo, pid_t pid, long task, int ok,
-		       const char *error)
+		       const char *error, const char *rule)
 {
-	vlog(R, "fault %s %s pid %d: %s", kind, signo ? chaos_signal_name(signo) : "-", (int)pid,
-	     ok ? "sent" : error);
+	vlog(R, "fault %s %s pid %d (%s): %s", kind, signo ? chaos_signal_name(signo) : "-",
+	     (int)pid, rule ? rule : "-", ok ? "sent" : error);
 	emit(R, "fault",
-	     json_pack("{s:s,s:o,s:o,s:o,s:b,s:o}", "kind", kind, "signal",
+	     json_pack("{s:s,s:o,s:o,s:o,s:b,s:o,s:o}", "kind", kind, "signal",
 		       signo ? json_string(chaos_signal_name(signo)) : json_null(), "pid", jpid(pid),
 		       "task", task >= 0 ? json_integer(task) : json_null(), "ok", ok, "error",
-		       error ? json_string(error) : json_null()));
+		       error ? json_string(error) : json_null(), "rule",
+		       rule ? json_string(rule) : json_null()));
+}
+
+static const char *source_name(enum worker_source s)
+{
+	return s == SRC_CGROUP ? "cgroup" : "kit";
 }
 
 /* ---- timers ------------------------------------------------------------- */
@@ -335,7 +402,7 @@ static int signal_worker(struct run *R, struct worker *w, int signo, const char 
 	}
 	w->sent_signal = signo;
 out:
-	emit_fault(R, kind, signo, w->pid, task, err == NULL, err);
+	emit_fault(R, kind, signo, w->pid, task, err == NULL, err, source_name(w->source));
 	return err ? -ESRCH : 0;
 }
 
@@ -386,7 +453,7 @@ static void start_pressure(struct run *R, const struct chaos_fault *f)
 	int ret;
 
 	if (R->stress.pidfd >= 0) {
-		emit_fault(R, "pressure", 0, 0, -1, 0, "pressure already running");
+		emit_fault(R, "pressure", 0, 0, -1, 0, "pressure already running", NULL);
 		return;
 	}
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, f->bytes);
@@ -395,7 +462,7 @@ static void start_pressure(struct run *R, const struct chaos_fault *f)
 		ret = chaos_cg_child_create(R->cg, "pressure", 0, &R->pressure_cg);
 		if (ret) {
 			snprintf(err, sizeof(err), "pressure cgroup: %s", chaos_cg_last_error());
-			emit_fault(R, "pressure", 0, 0, -1, 0, err);
+			emit_fault(R, "pressure", 0, 0, -1, 0, err, NULL);
 			return;
 		}
 	}
@@ -408,13 +475,13 @@ static void start_pressure(struct run *R, const struct chaos_fault *f)
 	ret = chaos_spawn(&so, &R->stress);
 	if (ret) {
 		snprintf(err, sizeof(err), "cannot run stress-ng: %s", strerror(-ret));
-		emit_fault(R, "pressure", 0, 0, -1, 0, err);
+		emit_fault(R, "pressure", 0, 0, -1, 0, err, NULL);
 		R->stress.pidfd = -1;
 		return;
 	}
 	R->stress_reaped = 0;
 	ep_add(R, R->stress.pidfd, EP(K_STRESS, 0));
-	emit_fault(R, "pressure", 0, R->stress.pid, -1, 1, NULL);
+	emit_fault(R, "pressure", 0, R->stress.pid, -1, 1, NULL, NULL);
 }
 
 /* Kill stress-ng and its children. Its process group is safe to signal
@@ -438,6 +505,175 @@ static void stop_pressure(struct run *R)
 	R->stress.pidfd = -1;
 }
 
+/* ---- worker registration -------------------------------------------------- */
+
+/* Register a process the controller holds a verified pidfd for (takes
+ * pidfd). Kit workers get their per-worker cgroup here; a process found by
+ * a cgroup scan is left where the target put it. Returns the worker's
+ * index into R->workers, or -1 (pidfd closed). */
+static long add_worker(struct run *R, pid_t pid, int pidfd, enum worker_source src,
+		       unsigned long long starttime)
+{
+	struct worker *w;
+	char name[32], err[256];
+	int ret;
+
+	if (R->nworkers >= MAX_WORKERS) {
+		event_error(R, pid, "more than %d workers", MAX_WORKERS);
+		close(pidfd);
+		return -1;
+	}
+	if (R->nworkers % 64 == 0) {
+		struct worker *nw = realloc(R->workers, (R->nworkers + 64) * sizeof(*nw));
+
+		if (!nw) {
+			close(pidfd);
+			return -1;
+		}
+		R->workers = nw;
+	}
+	w = &R->workers[R->nworkers];
+	memset(w, 0, sizeof(*w));
+	w->pid = pid;
+	w->pidfd = pidfd;
+	w->index = (unsigned)R->nworkers;
+	w->source = src;
+	w->starttime = starttime;
+	if (src == SRC_KIT)
+		R->nannounced++;
+	if (src == SRC_KIT && R->cg && R->sc->mem_mode == CHAOS_MEM_PER_WORKER) {
+		snprintf(name, sizeof(name), "w%u", w->index);
+		ret = chaos_cg_child_create(R->cg, name, R->sc->mem_limit, &w->cg);
+		if (ret == 0) {
+			ret = chaos_cg_attach(w->cg, pid);
+			if (ret)
+				snprintf(err, sizeof(err), "%s", chaos_cg_last_error());
+		} else {
+			snprintf(err, sizeof(err), "%s", chaos_cg_last_error());
+			w->cg = NULL;
+		}
+		if (ret)
+			event_error(R, pid, "per-worker cgroup for worker %u: %s", w->index, err);
+		if (w->cg) {
+			int fd;
+
+			chaos_cg_oom_kills(w->cg, &w->oom_seen);
+			w->oom_last = w->oom_seen;
+			fd = chaos_cg_oom_fd(w->cg);
+			if (fd >= 0)
+				ep_add(R, fd, EP(K_OOM_WORKER, R->nworkers));
+		}
+	}
+	R->nworkers++;
+	ep_add(R, pidfd, EP(K_WORKER, R->nworkers - 1));
+	vlog(R, "worker %u is pid %d (%s)", w->index, (int)pid, source_name(src));
+	emit(R, "worker",
+	     json_pack("{s:i,s:i,s:o,s:s}", "pid", (int)pid, "index", (int)w->index, "cgroup",
+		       w->cg ? json_string(chaos_cg_name(w->cg)) : json_null(), "source",
+		       source_name(src)));
+	return (long)(R->nworkers - 1);
+}
+
+/* starttime (field 22 of /proc/<pid>/stat, clock ticks since boot), or 0. */
+static unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may contain spaces and parentheses: count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		st = strtoull(p + 1, NULL, 10);
+	return st;
+}
+
+struct found {
+	pid_t pid;
+	int pidfd;
+	unsigned long long starttime;
+};
+
+static int found_cmp(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+
+	if (x->starttime != y->starttime)
+		return x->starttime < y->starttime ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* A target that does not use the task kit never announces a worker, so a
+ * timed fault would find no victim. Fall back to the processes of the run
+ * cgroup other than the target's main process (the pool's parent) and
+ * stress-ng: each is pinned with a pidfd, then its membership is checked
+ * (a PID read from cgroup.procs may have been reused in between), and new
+ * ones are registered in the order they started. Processes already known
+ * keep their index, so "worker N" means the N-th process first seen. */
+static void discover_workers(struct run *R)
+{
+	pid_t *pids = NULL;
+	struct found *f = NULL;
+	size_t n = 0, nf = 0, i, k;
+
+	if (!R->cg)
+		return;
+	pids = malloc(MAX_PIDS * sizeof(*pids));
+	f = malloc(MAX_PIDS * sizeof(*f));
+	if (!pids || !f || chaos_cg_pids(R->cg, pids, MAX_PIDS, &n))
+		goto out;
+	for (i = 0; i < n; i++) {
+		pid_t pid = pids[i];
+		int known = 0, pidfd;
+
+		if (pid <= 0 || pid == R->target.pid ||
+		    (R->stress.pidfd >= 0 && pid == R->stress.pid))
+			continue;
+		if (R->pressure_cg && chaos_cg_contains(R->pressure_cg, pid) == 1)
+			continue;
+		for (k = 0; k < R->nworkers; k++)
+			if (R->workers[k].pid == pid && !R->workers[k].dead &&
+			    pidfd_alive(R->workers[k].pidfd))
+				known = 1;
+		if (known)
+			continue;
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0)
+			continue; /* gone since the listing */
+		/* The pidfd pins the process: only now does the check hold. */
+		if (chaos_cg_contains(R->cg, pid) != 1 ||
+		    (R->pressure_cg && chaos_cg_contains(R->pressure_cg, pid) == 1)) {
+			close(pidfd);
+			continue;
+		}
+		f[nf].pid = pid;
+		f[nf].pidfd = pidfd;
+		f[nf].starttime = proc_starttime(pid);
+		nf++;
+	}
+	qsort(f, nf, sizeof(*f), found_cmp);
+	for (i = 0; i < nf; i++)
+		add_worker(R, f[i].pid, f[i].pidfd, SRC_CGROUP, f[i].starttime);
+out:
+	free(pids);
+	free(f);
+}
+
 /* ---- timed faults ------------------------------------------------------- */
 
 static size_t live_workers(const struct run *R, size_t *idx, size_t max)
@@ -456,13 +692,16 @@ static void fire_planned(struct run *R, const struct chaos_timed *t)
 	const char *kind = chaos_fault_kind_name(f->kind);
 	size_t *live = NULL, n, i;
 
+	/* Without any announced worker, look into the run cgroup. */
+	if (R->nannounced == 0 && f->kind != CHAOS_FAULT_PRESSURE)
+		discover_workers(R);
 	switch (f->kind) {
 	case CHAOS_FAULT_AT_TIME:
 		for (i = 0; i < R->nworkers; i++)
 			if (R->workers[i].index == f->worker)
 				break;
 		if (i == R->nworkers) {
-			emit_fault(R, kind, f->signo, 0, -1, 0, "no such worker");
+			emit_fault(R, kind, f->signo, 0, -1, 0, "no such worker", NULL);
 			return;
 		}
 		fire_at(R, f, t->fault, i, kind, worker_task(R, i));
@@ -474,7 +713,7 @@ static void fire_planned(struct run *R, const struct chaos_timed *t)
 			return;
 		n = live_workers(R, live, R->nworkers);
 		if (n == 0)
-			emit_fault(R, kind, f->signo, 0, -1, 0, "no live worker");
+			emit_fault(R, kind, f->signo, 0, -1, 0, "no live worker", NULL);
 		else if (f->kind == CHAOS_FAULT_EVERY) {
 			i = live[chaos_pick_index(t->pick, n)];
 			fire_at(R, f, t->fault, i, kind, worker_task(R, i));
@@ -651,9 +890,8 @@ static void worker_died(struct run *R, size_t wi)
 static long worker_for(struct run *R, pid_t pid)
 {
 	struct worker *w;
-	char name[32], err[256];
 	size_t i;
-	int pidfd, c, ret;
+	int pidfd, c;
 
 	for (i = 0; i < R->nworkers; i++) {
 		w = &R->workers[i];
@@ -665,11 +903,13 @@ static long worker_for(struct run *R, pid_t pid)
 			worker_died(R, i);
 			continue;
 		}
+		if (w->source != SRC_KIT) {
+			/* Found by a scan before it spoke: from now on it is a
+			 * kit worker, and cgroup scans stop. */
+			w->source = SRC_KIT;
+			R->nannounced++;
+		}
 		return (long)i;
-	}
-	if (R->nworkers >= MAX_WORKERS) {
-		event_error(R, pid, "more than %d workers", MAX_WORKERS);
-		return -1;
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
@@ -684,50 +924,7 @@ static long worker_for(struct run *R, pid_t pid)
 			return -1;
 		}
 	}
-	if (R->nworkers % 64 == 0) {
-		struct worker *nw = realloc(R->workers, (R->nworkers + 64) * sizeof(*nw));
-
-		if (!nw) {
-			close(pidfd);
-			return -1;
-		}
-		R->workers = nw;
-	}
-	w = &R->workers[R->nworkers];
-	memset(w, 0, sizeof(*w));
-	w->pid = pid;
-	w->pidfd = pidfd;
-	w->index = (unsigned)R->nworkers;
-	if (R->cg && R->sc->mem_mode == CHAOS_MEM_PER_WORKER) {
-		snprintf(name, sizeof(name), "w%u", w->index);
-		ret = chaos_cg_child_create(R->cg, name, R->sc->mem_limit, &w->cg);
-		if (ret == 0) {
-			ret = chaos_cg_attach(w->cg, pid);
-			if (ret)
-				snprintf(err, sizeof(err), "%s", chaos_cg_last_error());
-		} else {
-			snprintf(err, sizeof(err), "%s", chaos_cg_last_error());
-			w->cg = NULL;
-		}
-		if (ret)
-			event_error(R, pid, "per-worker cgroup for worker %u: %s", w->index, err);
-		if (w->cg) {
-			int fd;
-
-			chaos_cg_oom_kills(w->cg, &w->oom_seen);
-			w->oom_last = w->oom_seen;
-			fd = chaos_cg_oom_fd(w->cg);
-			if (fd >= 0)
-				ep_add(R, fd, EP(K_OOM_WORKER, R->nworkers));
-		}
-	}
-	R->nworkers++;
-	ep_add(R, pidfd, EP(K_WORKER, R->nworkers - 1));
-	vlog(R, "worker %u is pid %d", w->index, (int)pid);
-	emit(R, "worker",
-	     json_pack("{s:i,s:i,s:o}", "pid", (int)pid, "index", (int)w->index, "cgroup",
-		       w->cg ? json_string(chaos_cg_name(w->cg)) : json_null()));
-	return (long)(R->nworkers - 1);
+	return add_worker(R, pid, pidfd, SRC_KIT, 0);
 }
 
 /* ---- event connections -------------------------------------------------- */
@@ -862,6 +1059,12 @@ static void conn_read(struct run *R, size_t ci)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
+			/* A peer that dies mid-line is a worker killed while
+			 * writing, or a broken kit: either way worth a line. */
+			if (n == 0 && (c->lb.len > 0 || c->lb.skipping))
+				event_error(R, c->pid,
+					    "connection closed in the middle of a line (%zu bytes)",
+					    c->lb.len);
 			conn_close(R, ci);
 			return;
 		}
@@ -901,8 +1104,17 @@ static void on_accept(struct run *R)
 			;
 		if (ci == MAX_CONNS ||
 		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-			event_error(R, 0, "%s", ci == MAX_CONNS ? "too many open connections"
-								: "SO_PEERCRED failed");
+			/* A flooding peer must not flood the history too: the
+			 * first refusals are recorded, then one summary line. */
+			R->refused++;
+			if (R->refused <= REFUSED_LOGGED)
+				event_error(R, 0, "%s",
+					    ci == MAX_CONNS ? "too many open connections"
+							    : "SO_PEERCRED failed");
+			else if (R->refused == REFUSED_LOGGED + 1)
+				event_error(R, 0,
+					    "more connections refused; further refusals are not "
+					    "recorded");
 			close(fd);
 			continue;
 		}
@@ -1315,6 +1527,14 @@ static void dispatch(struct run *R, uint64_t u)
 			oom_check(R, R->workers[idx].cg, &R->workers[idx].oom_last);
 		}
 		break;
+	case K_INTR: {
+		uint64_t v;
+		ssize_t n = read(intr_fd, &v, sizeof(v));
+
+		/* The flag is what counts; the read only quiets the fd. */
+		(void)n;
+		break;
+	}
 	case K_STRESS: {
 		int st;
 
@@ -1350,6 +1570,10 @@ static void event_loop(struct run *R)
 	uint64_t deadline = R->sc->deadline_ms;
 
 	while (!(R->target_exited && R->out_eof)) {
+		if (intr_flag) {
+			R->interrupted = 1;
+			return;
+		}
 		if (now_ms(R) >= deadline) {
 			R->hang = 1;
 			return;
@@ -1528,13 +1752,25 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 	if (ret)
 		goto fail_run;
 	ep_add(R, R->lfd, EP(K_LISTEN, 0));
+	fd = intr_setup();
+	if (fd < 0) {
+		ret = fd;
+		set_error("cannot create the interrupt eventfd: %s", strerror(-ret));
+		goto fail_run;
+	}
+	ep_add(R, fd, EP(K_INTR, 0));
 	ret = chaos_fault_plan(sc, &R->plan, &R->nplan);
 	if (ret) {
 		set_error("cannot compute the fault schedule: %s", strerror(-ret));
 		goto fail_run;
 	}
 
-	/* 2. The target. */
+	/* 2. The target; not started at all if the run was already
+	 * interrupted while it was being set up. */
+	if (intr_flag) {
+		R->interrupted = 1;
+		goto interrupted;
+	}
 	snprintf(path, sizeof(path), "%s/tasks.txt", o->outdir);
 	env = build_env(R, path);
 	snprintf(path, sizeof(path), "%s/stderr.txt", o->outdir);
@@ -1567,6 +1803,16 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 
 	/* 3. The run. */
 	event_loop(R);
+	if (R->interrupted) {
+interrupted:
+		vlog(R, "interrupted: tearing the run down");
+		capture_diag(R);
+		teardown(R);
+		snprintf(r->reason, sizeof(r->reason), "interrupted before the run ended");
+		finish(R, CHAOS_RUN_INTERRUPTED, r->reason);
+		ret = 0;
+		goto out;
+	}
 	if (R->hang) {
 		vlog(R, "deadline of %u ms passed", sc->deadline_ms);
 		emit(R, "deadline", json_pack("{s:i}", "deadline_ms", (int)sc->deadline_ms));

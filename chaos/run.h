@@ -11,6 +11,7 @@ enum chaos_run_verdict {
 	CHAOS_RUN_HANG,      /* the deadline passed */
 	CHAOS_RUN_CRASHED,   /* the target exited without `done`/`aborted` */
 	CHAOS_RUN_SKIPPED,   /* the environment cannot run this scenario */
+	CHAOS_RUN_INTERRUPTED, /* chaos_run_interrupt() was called (SIGINT...) */
 };
 
 struct chaos_run_opts {
@@ -38,6 +39,17 @@ struct chaos_run_result {
 int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r);
 
 const char *chaos_run_verdict_name(enum chaos_run_verdict v);
+
+/* Ask the current and every later chaos_run() of this process to stop:
+ * the run ends at once with verdict CHAOS_RUN_INTERRUPTED, after the usual
+ * teardown (every process and cgroup of the run removed). Async-signal-safe:
+ * it only sets a flag and writes to an eventfd the event loop watches, so
+ * a SIGINT/SIGTERM/SIGHUP handler may call it. The request is sticky: the
+ * caller is expected to exit after the run returns. */
+void chaos_run_interrupt(void);
+
+/* Has chaos_run_interrupt() been called? (For a caller's loop over runs.) */
+int chaos_run_interrupted(void);
 const char *chaos_run_last_error(void);
 
 #endif

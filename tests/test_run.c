@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #include <jansson.h>
 
 #include "../chaos/cgroup.h"
+#include "../chaos/cliopts.h"
 #include "../chaos/run.h"
 
 #ifdef SP_COVERAGE
@@ -32,6 +35,7 @@ void __gcov_dump(void);
 #endif
 
 static char helper[PATH_MAX];
+static char chaos_bin[PATH_MAX];
 
 /* Leave a forked child of a test, keeping its coverage data. */
 static void child_exit(int code)
@@ -593,6 +597,404 @@ static void test_bench_overhead(void **state)
 	assert_true(bare > 0 && ctl > 0);
 }
 
+
+/* Build a scenario from `chaos run` options, as the CLI does. argv ends
+ * with "--" and the command; *cmd gets the command's index. */
+static void cli_scenario(struct chaos_scenario *sc, int argc, char **argv, int *cmd)
+{
+	const char *out = NULL;
+	char err[512];
+	int verbose = 0;
+
+	memset(sc, 0, sizeof(*sc));
+	if (chaos_cli_scenario(argc, argv, sc, cmd, &out, &verbose, err, sizeof(err)))
+		fail_msg("chaos_cli_scenario: %s", err);
+}
+
+/* A target that does not use the task kit: its workers never announce
+ * themselves, so --kill-every falls back to the processes of the run
+ * cgroup, never the target's main process (the shell). */
+static void test_kill_every_without_kit(void **state)
+{
+	char *args[] = {"--kill-every", "200ms", "--seed", "7", "--deadline", "5s", "--", "sh",
+			"-c", "for i in 1 2; do sleep 30 & done; wait; echo done", NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char out[PATH_MAX];
+	struct chaos_run_opts o = {.sc = &sc, .target_name = "sh", .outdir = out};
+	struct hist h;
+	json_t *e, *sp;
+	size_t k, nkill = 0, nworker = 0;
+	int cmd;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	cli_scenario(&sc, 10, args, &cmd);
+	o.argv = args + cmd;
+	make_outdir(out, sizeof(out), "every-nokit");
+	assert_int_equal(chaos_run(&o, &r), 0);
+	/* The sleeps died, the shell's wait returned, it printed done. */
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	assert_true(r.elapsed_ms < 3000);
+	hist_load(r.history, &h);
+	sp = hist_find(&h, "spawn", 0);
+	for (k = 0; (e = hist_find(&h, "worker", k)) != NULL; k++) {
+		assert_string_equal(sval(e, "source"), "cgroup");
+		assert_int_equal(ival(e, "index"), (long long)k);
+		assert_true(ival(e, "pid") != ival(sp, "pid"));
+		nworker++;
+	}
+	assert_int_equal(nworker, 2);
+	for (k = 0; (e = hist_find(&h, "fault", k)) != NULL; k++) {
+		if (!json_is_true(json_object_get(e, "ok")))
+			continue;
+		assert_string_equal(sval(e, "rule"), "cgroup");
+		assert_true(ival(e, "pid") != ival(sp, "pid"));
+		nkill++;
+	}
+	assert_int_equal(nkill, 2);
+	assert_int_equal(hist_count(&h, "death"), 2);
+	for (k = 0; (e = hist_find(&h, "death", k)) != NULL; k++)
+		assert_string_equal(sval(e, "signal"), "SIGKILL");
+	assert_int_equal(ival(hist_find(&h, "target_exit", 0), "code"), 0);
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* A kit target: the fault's rule is kit, and no cgroup scan happens once a
+ * worker announced itself (every worker event says source kit). */
+static void test_kill_at_kit_rule(void **state)
+{
+	char *args[] = {"--tasks", "2", "--kill-at", "0@300ms", "--deadline", "20s", "--", helper,
+			NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char out[PATH_MAX];
+	struct chaos_run_opts o = {.sc = &sc, .target_name = "ctl_pool", .outdir = out};
+	struct hist h;
+	json_t *e, *f;
+	size_t k;
+	int cmd;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	cli_scenario(&sc, 8, args, &cmd);
+	/* Both workers are still busy when the fault fires. */
+	sc.tasks[0].sleep_ms = 1500;
+	sc.tasks[1].sleep_ms = 1500;
+	o.argv = args + cmd;
+	make_outdir(out, sizeof(out), "killat-kit");
+	assert_int_equal(chaos_run(&o, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	hist_load(r.history, &h);
+	for (k = 0; (e = hist_find(&h, "worker", k)) != NULL; k++)
+		assert_string_equal(sval(e, "source"), "kit");
+	f = hist_find(&h, "fault", 0);
+	assert_true(json_is_true(json_object_get(f, "ok")));
+	assert_string_equal(sval(f, "rule"), "kit");
+	/* Worker 0 is the first to start, and its task is the one killed. */
+	e = hist_find(&h, "worker", 0);
+	assert_int_equal(ival(e, "index"), 0);
+	assert_int_equal(ival(f, "pid"), ival(e, "pid"));
+	assert_int_equal(ival(f, "task"), ival(hist_find(&h, "start", 0), "task"));
+	assert_int_equal(r.deaths, 2);
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* SIGSTOP on the start of task 0, SIGCONT 400 ms later: the task is not
+ * killed, it just ends late, and the pool finishes. */
+static void test_stop_then_cont(void **state)
+{
+	char *args[] = {"--tasks", "3", "--stop-on-start", "0", "--cont-after", "400ms",
+			"--deadline", "20s", "--", helper, NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char out[PATH_MAX];
+	struct chaos_run_opts o = {.sc = &sc, .target_name = "ctl_pool", .outdir = out};
+	struct hist h;
+	json_t *stop, *cont, *e, *s0 = NULL;
+	size_t k;
+	int cmd;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	cli_scenario(&sc, 10, args, &cmd);
+	o.argv = args + cmd;
+	make_outdir(out, sizeof(out), "stopcont");
+	assert_int_equal(chaos_run(&o, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	hist_load(r.history, &h);
+	stop = hist_find(&h, "fault", 0);
+	cont = hist_find(&h, "fault", 1);
+	assert_non_null(stop);
+	assert_non_null(cont);
+	assert_string_equal(sval(stop, "signal"), "SIGSTOP");
+	assert_true(json_is_true(json_object_get(stop, "ok")));
+	assert_string_equal(sval(cont, "kind"), "cont");
+	assert_string_equal(sval(cont, "signal"), "SIGCONT");
+	assert_true(json_is_true(json_object_get(cont, "ok")));
+	assert_int_equal(ival(cont, "pid"), ival(stop, "pid"));
+	/* SIGCONT came no earlier than asked. */
+	assert_true(json_real_value(json_object_get(cont, "t")) -
+			    json_real_value(json_object_get(stop, "t")) >=
+		    0.399);
+	for (k = 0; (e = hist_find(&h, "end", k)) != NULL; k++)
+		if (ival(e, "task") == 0)
+			s0 = e;
+	assert_non_null(s0);
+	assert_true(json_real_value(json_object_get(s0, "t")) >=
+		    json_real_value(json_object_get(cont, "t")));
+	assert_int_equal(r.deaths, 3); /* three normal exits, nothing killed */
+	for (k = 0; (e = hist_find(&h, "death", k)) != NULL; k++)
+		assert_string_equal(sval(e, "how"), "exit");
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* Whole-run memory mode: one limit on the run cgroup; the task allocating
+ * far beyond it is OOM-killed, confirmed by the run cgroup's counter. */
+static void test_whole_run_oom(void **state)
+{
+	char *args[] = {"--tasks", "3", "--workers", "1", "--mem-limit", "48M", "--deadline",
+			"20s", "--", helper, NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char out[PATH_MAX];
+	struct chaos_run_opts o = {.sc = &sc, .target_name = "ctl_pool", .outdir = out};
+	struct hist h;
+	json_t *e, *run, *d1 = NULL;
+	size_t k;
+	int cmd;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	cli_scenario(&sc, 10, args, &cmd);
+	sc.tasks[1].alloc_bytes = 256u << 20;
+	o.argv = args + cmd;
+	make_outdir(out, sizeof(out), "wholerun-oom");
+	assert_int_equal(chaos_run(&o, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	assert_true(r.oom_kills >= 1);
+	hist_load(r.history, &h);
+	run = hist_find(&h, "run", 0);
+	assert_string_equal(sval(run, "mem_mode"), "whole-run");
+	for (k = 0; (e = hist_find(&h, "death", k)) != NULL; k++)
+		if (json_is_integer(json_object_get(e, "task")) && ival(e, "task") == 1)
+			d1 = e;
+	assert_non_null(d1);
+	assert_true(json_is_true(json_object_get(d1, "oom")));
+	assert_true(ival(d1, "oom_kill") >= 1);
+	/* The oom event names the run cgroup itself, not a worker cgroup. */
+	e = hist_find(&h, "oom", 0);
+	assert_non_null(e);
+	assert_string_equal(sval(e, "cgroup"), sval(run, "cgroup"));
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* stress-ng pressure inside the run (in its own "pressure" cgroup below the
+ * run) or beside it: it runs while the target runs, and is killed and its
+ * cgroup removed with the run. The target counts the processes of the
+ * pressure cgroup from inside the run. */
+static void pressure_run(int inside)
+{
+	char *args[] = {"--pressure", "32M@50ms+10s", "--deadline", "20s", "--", "sh", "-c",
+			"sleep 1; d=/sys/fs/cgroup/memory$(grep :memory: /proc/self/cgroup | cut -d: "
+			"-f3); n=$(cat $d/pressure/cgroup.procs 2>/dev/null | wc -l); echo \"result 0 "
+			"$n\"; echo done",
+			NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char out[PATH_MAX];
+	struct chaos_run_opts o = {.sc = &sc, .target_name = "sh", .outdir = out};
+	struct hist h;
+	json_t *f, *oc, *td;
+	int cmd;
+	pid_t stress;
+
+	if (access("/usr/bin/stress-ng", X_OK)) {
+		print_message("skipped: stress-ng is not installed\n");
+		skip();
+	}
+	cli_scenario(&sc, 7, args, &cmd);
+	assert_int_equal(sc.nfaults, 1);
+	sc.faults[0].pressure_inside = inside;
+	o.argv = args + cmd;
+	make_outdir(out, sizeof(out), inside ? "pressure-in" : "pressure-beside");
+	assert_int_equal(chaos_run(&o, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	hist_load(r.history, &h);
+	f = hist_find(&h, "fault", 0);
+	assert_string_equal(sval(f, "kind"), "pressure");
+	assert_true(json_is_true(json_object_get(f, "ok")));
+	stress = (pid_t)ival(f, "pid");
+	assert_true(stress > 0);
+	/* Killed with the run, though its timeout was 10 s. */
+	assert_false(pid_running(stress));
+	oc = hist_find(&h, "outcome", 0);
+	td = hist_find(&h, "teardown", 0);
+	if (inside) {
+		/* stress-ng and its --vm child were in the pressure cgroup. */
+		assert_true(strcmp(sval(oc, "line"), "result 0 0") != 0);
+		assert_int_equal(ival(td, "cgroups_removed"), 2);
+	} else {
+		assert_string_equal(sval(oc, "line"), "result 0 0");
+		assert_int_equal(ival(td, "cgroups_removed"), 1);
+	}
+	print_message("pressure %s: target saw '%s'\n", inside ? "inside" : "beside",
+		      sval(oc, "line"));
+	assert_nothing_left(&h);
+	hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+static void test_pressure_inside(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_CG();
+	pressure_run(1);
+}
+
+static void test_pressure_beside(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_CG();
+	pressure_run(0);
+}
+
+/* SIGINT to `chaos run` of a long-sleeping target: a clean teardown, the
+ * verdict interrupted in the history, exit code 130, and no process or
+ * cgroup of the run left. */
+static void test_sigint_cli(void **state)
+{
+	char out[PATH_MAX], hpath[PATH_MAX + 32];
+	struct hist h;
+	struct pollfd p;
+	int i, status, have = 0, pidfd;
+	pid_t ctl;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	make_outdir(out, sizeof(out), "sigint");
+	snprintf(hpath, sizeof(hpath), "%s/history.jsonl", out);
+	unlink(hpath);
+	ctl = fork();
+	assert_true(ctl >= 0);
+	if (ctl == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 1);
+		execl(chaos_bin, chaos_bin, "run", "--deadline", "60s", "--out", out, "--", "sh",
+		      "-c", "sleep 100 & sleep 100; echo done", (char *)NULL);
+		child_exit(127);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, ctl, 0);
+	assert_true(pidfd >= 0);
+	/* Wait (bounded) until both sleeps run in the run cgroup. */
+	for (i = 0; i < 100 && !have; i++) {
+		struct hist t;
+
+		usleep(50000);
+		if (access(hpath, R_OK))
+			continue;
+		hist_load(hpath, &t);
+		have = hist_find(&t, "spawn", 0) != NULL;
+		hist_free(&t);
+	}
+	assert_true(have);
+	usleep(200000);
+	kill(ctl, SIGINT);
+	p.fd = pidfd;
+	p.events = POLLIN;
+	if (poll(&p, 1, 10000) != 1) {
+		kill(ctl, SIGKILL);
+		waitpid(ctl, &status, 0);
+		fail_msg("chaos did not exit within 10 s of SIGINT");
+	}
+	close(pidfd);
+	assert_int_equal(waitpid(ctl, &status, 0), ctl);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 130);
+	hist_load(hpath, &h);
+	assert_string_equal(sval(hist_find(&h, "end_run", 0), "verdict"), "interrupted");
+	/* The shell and both sleeps were killed by the teardown. */
+	assert_int_equal(ival(hist_find(&h, "teardown", 0), "killed"), 3);
+	assert_true(json_is_true(json_object_get(hist_find(&h, "teardown", 0), "ok")));
+	assert_int_equal(hist_count(&h, "diag"), 3);
+	assert_nothing_left(&h);
+	hist_free(&h);
+}
+
+/* A controller SIGKILLed mid-run at random (seeded) moments, 10 times;
+ * each history is valid JSON up to the kill, and one more run's stale
+ * sweep removes every cgroup and process the killed runs left. The long
+ * version (100 runs) is ci/killed-controller. */
+static void test_killed_controller_random(void **state)
+{
+	uint64_t seed = 20240607;
+	char out[PATH_MAX], hpath[PATH_MAX + 32];
+	struct hist hs[10], last;
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	char *argv[] = {helper, NULL};
+	int k, status, left = 0;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	for (k = 0; k < 10; k++) {
+		unsigned delay_ms;
+		pid_t ctl;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		delay_ms = (unsigned)((seed >> 33) % 400);
+		snprintf(out, sizeof(out), "%s/killed-rand-%d", outroot, k);
+		ctl = fork();
+		assert_true(ctl >= 0);
+		if (ctl == 0) {
+			int devnull = open("/dev/null", O_WRONLY);
+
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+			execl(chaos_bin, chaos_bin, "run", "--tasks", "6", "--workers", "2",
+			      "--deadline", "10s", "--out", out, "--", "sh", "-c",
+			      "for i in 1 2 3; do sleep 2 & done; wait; echo done", (char *)NULL);
+			child_exit(127);
+		}
+		usleep(delay_ms * 1000);
+		kill(ctl, SIGKILL);
+		assert_int_equal(waitpid(ctl, &status, 0), ctl);
+		snprintf(hpath, sizeof(hpath), "%s/history.jsonl", out);
+		if (access(hpath, R_OK) == 0) {
+			hist_load(hpath, &hs[k]); /* fails on any invalid line */
+			if (hist_find(&hs[k], "run", 0) && !hist_find(&hs[k], "end_run", 0) &&
+			    run_cgroup_exists(&hs[k]))
+				left++;
+		} else {
+			memset(&hs[k], 0, sizeof(hs[k]));
+		}
+	}
+	print_message("killed controllers: %d of 10 left a run cgroup behind\n", left);
+	assert_int_equal(chaos_scenario_init(&sc, 2), 0);
+	sc.deadline_ms = 20000;
+	assert_int_equal(run_once(&sc, "after-killed-rand", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	for (k = 0; k < 10; k++) {
+		if (hs[k].n && hist_find(&hs[k], "run", 0) &&
+		    json_is_string(json_object_get(hist_find(&hs[k], "run", 0), "cgroup")))
+			assert_nothing_left(&hs[k]);
+		hist_free(&hs[k]);
+	}
+	hist_load(r.history, &last);
+	assert_nothing_left(&last);
+	hist_free(&last);
+	chaos_scenario_free(&sc);
+}
+
 static int setup(void **state)
 {
 	char exe[900];
@@ -606,6 +1008,7 @@ static int setup(void **state)
 	slash = strrchr(exe, '/');
 	*slash = '\0';
 	snprintf(helper, sizeof(helper), "%s/helpers/ctl_pool", exe);
+	snprintf(chaos_bin, sizeof(chaos_bin), "%s/../chaos", exe);
 	snprintf(outroot, sizeof(outroot), "%s/test_run.out", exe);
 	mkdir(outroot, 0755);
 	have_cg = chaos_cg_detect(&cgenv) == 0 && cgenv.version != CHAOS_CG_NONE;
@@ -624,6 +1027,14 @@ int main(void)
 		cmocka_unit_test(test_exited_worker_not_signalled),
 		cmocka_unit_test(test_leftover),
 		cmocka_unit_test(test_bad_target),
+		cmocka_unit_test(test_kill_every_without_kit),
+		cmocka_unit_test(test_kill_at_kit_rule),
+		cmocka_unit_test(test_stop_then_cont),
+		cmocka_unit_test(test_whole_run_oom),
+		cmocka_unit_test(test_pressure_inside),
+		cmocka_unit_test(test_pressure_beside),
+		cmocka_unit_test(test_sigint_cli),
+		cmocka_unit_test(test_killed_controller_random),
 		cmocka_unit_test(test_bench_kill_latency),
 		cmocka_unit_test(test_bench_overhead),
 	};
