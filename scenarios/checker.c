@@ -859,6 +859,10 @@ int chaos_check_history(const struct chaos_scenario *sc, const char *history,
 	if (h.have_end_run && !strcmp(h.verdict, "skipped")) {
 		v->cell = CHAOS_CELL_SKIP;
 		note_add(v, "%s", h.end_reason[0] ? h.end_reason : "skipped");
+	} else if (h.have_end_run && !strcmp(h.verdict, "interrupted")) {
+		/* The user stopped the run: it neither passed nor failed. */
+		v->cell = CHAOS_CELL_SKIP;
+		note_add(v, "interrupted%s%s", h.end_reason[0] ? ": " : "", h.end_reason);
 	} else if (h.have_end_run && !strcmp(h.verdict, "hang")) {
 		v->cell = CHAOS_CELL_HANG;
 	} else if (h.printed_unsupported) {

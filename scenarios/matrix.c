@@ -405,7 +405,8 @@ static int start_run(struct mx_slot *s, size_t ci, struct chaos_mx_cell *c,
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0) {
-		/* The matrix installs no handlers; only the mask is inherited. */
+		/* The CLI's interrupt handlers (chaos/main.c) are inherited:
+		 * a signal to this child ends its run with a teardown. */
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		run_child(c, t, sc, verbose);
 	}
@@ -511,7 +512,7 @@ static int run_all(struct chaos_mx_cell *cells, size_t n, const struct chaos_mx_
 {
 	struct mx_slot slots[MX_MAX_JOBS];
 	size_t next = 0, done = 0, active = 0;
-	int rc = 0;
+	int rc = 0, forwarded = 0;
 
 	for (unsigned i = 0; i < o->jobs; i++)
 		slots[i].pid = 0, slots[i].pidfd = -1;
@@ -519,6 +520,24 @@ static int run_all(struct chaos_mx_cell *cells, size_t n, const struct chaos_mx_
 		struct pollfd pf[MX_MAX_JOBS];
 		unsigned idx[MX_MAX_JOBS], np = 0;
 		int64_t now = now_ms(), soonest = INT64_MAX;
+
+		/* Interrupted (SIGINT, SIGTERM, SIGHUP: chaos/main.c): start no
+		 * more runs, and pass the signal on once to the running ones, so
+		 * each tears its run down; a terminal's SIGINT reached them
+		 * already, a `kill` of this process alone did not. They are
+		 * still waited for under their deadlines. */
+		if (chaos_run_interrupted()) {
+			for (; next < n; next++) {
+				chaos__mx_cell_set(&cells[next], CHAOS_CELL_SKIP,
+						   "interrupted before it ran");
+				progress(++done, n, &cells[next]);
+			}
+			for (unsigned k = 0; k < o->jobs && !forwarded; k++) {
+				if (slots[k].pid)
+					syscall(SYS_pidfd_send_signal, slots[k].pidfd, SIGTERM, NULL, 0);
+			}
+			forwarded = 1;
+		}
 
 		/* Fill free slots; unavailable targets need no slot. */
 		while (next < n && active < o->jobs) {

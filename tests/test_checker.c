@@ -71,6 +71,7 @@ static const struct case_ cases[] = {
     /* hang-free and no-leftovers */
     {"skip.ini", "hang.jsonl", "HANG", "hang-free: the run hit its deadline of 20000 ms", NULL},
     {"skip.ini", "crashed.jsonl", "FAIL(hang-free)", "hang-free: the run ended as crashed", NULL},
+    {"skip.ini", "interrupted.jsonl", "SKIP", NULL, "interrupted"},
     {"skip.ini", "leftover.jsonl", "FAIL(hang-free,no-leftovers)",
      "hang-free: process 4242 (sleep) was left in the run cgroup", NULL},
     {"skip.ini", "teardown-failed.jsonl", "FAIL(no-leftovers)",

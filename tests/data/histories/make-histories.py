@@ -150,6 +150,7 @@ own_kill_run("killed-tasks 5").write("killed-own-only.jsonl")
 skip_run(leftovers=[(4242, "sleep")]).write("leftover.jsonl")
 skip_run(teardown_ok=False).write("teardown-failed.jsonl")
 skip_run(last=None, verdict="crashed").write("crashed.jsonl")
+skip_run(last=None, verdict="interrupted").write("interrupted.jsonl")
 
 # A pool that returns a wrong value, forgets a task, or calls a healthy
 # task lost.
