@@ -3,3 +3,10 @@ DEPS += $(B)/bench/pool_bench.d
 
 $(B)/pool_bench: $(B)/bench/pool_bench.o $(B)/libsafepool.a
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# The reference pool against the Python pools, side by side, interleaved
+# (bench/run; results in $(B)/bench/ and docs/bench.md). Not part of check:
+# no timing ever decides a test.
+BENCH_ARGS ?=
+bench: build-all $(B)/pool_bench
+	bench/run --build $(B) --out $(B)/bench $(BENCH_ARGS)

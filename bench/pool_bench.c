@@ -95,8 +95,9 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Kill a busy worker by pidfd and time until sp_wait() reports the task. */
-static int kill_latency(int trials, double *median_ms, double *p99_ms)
+/* Kill a busy worker by pidfd and time until sp_wait() reports the task.
+ * On success *samples gets the sorted latencies (caller frees). */
+static int kill_latency(int trials, double *median_ms, double *p99_ms, double **samples)
 {
 	struct sp_options o;
 	sp_pool *p = NULL;
@@ -134,6 +135,8 @@ static int kill_latency(int trials, double *median_ms, double *p99_ms)
 	qsort(lat, (size_t)trials, sizeof(*lat), cmp_double);
 	*median_ms = lat[trials / 2];
 	*p99_ms = lat[(trials * 99 + 99) / 100 - 1];
+	*samples = lat;
+	lat = NULL;
 	r = 0;
 out:
 	sp_pool_destroy(p);
@@ -144,7 +147,7 @@ out:
 int main(int argc, char **argv)
 {
 	long tasks = 20000, trials = 200;
-	double per_task, batched, med = -1, p99 = -1;
+	double per_task, batched, med = -1, p99 = -1, *samples = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && strcmp(argv[i], "--tasks") == 0)
@@ -164,11 +167,16 @@ int main(int argc, char **argv)
 		return 1;
 	per_task = dispatch_rate((size_t)tasks, 1, 16);
 	batched = dispatch_rate((size_t)tasks, 64, 256);
-	if (kill_latency((int)trials, &med, &p99) < 0)
+	if (kill_latency((int)trials, &med, &p99, &samples) < 0)
 		fprintf(stderr, "pool_bench: kill latency measurement failed\n");
 	printf("{\"workers\": 2, \"tasks\": %ld, \"per_task_tasks_per_s\": %.0f, "
 	       "\"batched_tasks_per_s\": %.0f, \"batch\": 64, \"kill_trials\": %ld, "
-	       "\"kill_to_reported_median_ms\": %.3f, \"kill_to_reported_p99_ms\": %.3f}\n",
+	       "\"kill_to_reported_median_ms\": %.3f, \"kill_to_reported_p99_ms\": %.3f, "
+	       "\"kill_samples_ms\": [",
 	       tasks, per_task, batched, trials, med, p99);
+	for (long i = 0; samples && i < trials; i++)
+		printf("%s%.4f", i ? ", " : "", samples[i]);
+	printf("]}\n");
+	free(samples);
 	return per_task < 0 || batched < 0 || med < 0 ? 1 : 0;
 }
