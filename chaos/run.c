@@ -861,8 +861,14 @@ static void worker_died(struct run *R, size_t wi)
 	cg = w->cg ? w->cg : R->cg;
 	seen = w->cg ? &w->oom_seen : &R->run_oom_seen;
 	if (cg && chaos_cg_oom_kills(cg, &v) == 0) {
-		/* Each increment of the counter is attributed to one death. */
-		int oom = v > *seen;
+		/* Each increment of the counter is attributed to one death,
+		 * and only to a death by SIGKILL (or of unknown cause): in
+		 * whole-run mode the OOM killer may take some other process of
+		 * the run while a worker exits normally. */
+		const char *how = json_string_value(json_object_get(o, "how"));
+		const char *sig = json_string_value(json_object_get(o, "signal"));
+		int oom = v > *seen && how &&
+			  (!strcmp(how, "unknown") || (sig && !strcmp(sig, "SIGKILL")));
 
 		if (oom) {
 			(*seen)++;
@@ -1428,11 +1434,31 @@ static void report_leftovers(struct run *R)
 	pid_t *pids = malloc(MAX_PIDS * sizeof(*pids));
 	size_t n, i;
 
+	/* stress-ng inside the run is the controller's own: end it first.
+	 * Left running, it respawns its OOM-killed workers, and a worker that
+	 * is listed here and gone a moment later can no longer be told apart
+	 * from a leftover of the target. kill_all waits until it is empty. */
+	if (R->pressure_cg) {
+		unsigned killed = 0;
+
+		chaos_cg_kill_all(R->pressure_cg, &killed);
+	}
 	n = pids ? run_pids(R, pids, MAX_PIDS) : 0;
 	for (i = 0; i < n; i++) {
 		char comm[64];
 
+		char state = 0;
+		int status;
+
 		if (R->pressure_cg && chaos_cg_contains(R->pressure_cg, pids[i]) == 1)
+			continue;
+		/* A dead process waiting for its parent is no leftover (its
+		 * parent, if it is one, is reported). It must be skipped here:
+		 * cgroup v1 still lists an exiting task in cgroup.procs while
+		 * /proc/PID/cgroup already names the root, so the check above
+		 * misses an OOM-killed stress-ng worker. */
+		if (chaos_proc_exit_status(pids[i], &state, &status) == 0 &&
+		    (state == 'Z' || state == 'X'))
 			continue;
 		chaos_proc_comm(pids[i], comm, sizeof(comm));
 		R->r->leftovers++;
