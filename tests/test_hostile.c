@@ -290,7 +290,6 @@ static void test_flood(void **state)
 	SKIP_WITHOUT_CG();
 	run_mode("flood", 20000, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_true(r.elapsed_ms < 15000);
 	assert_int_equal(count_text(&h, "event_error", "longer than 256 bytes"), 1);
 	assert_true(count_text(&h, "event_error", "too many open connections") <= 16);
 	assert_true(count_text(&h, "event_error", "further refusals are not recorded") <= 1);

@@ -494,7 +494,6 @@ static void test_go_timeout_exits_70(void **state)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), CHAOS_TASK_EXIT_NO_GO);
 	assert_true(now_ms() - t0 >= 300);
-	assert_true(now_ms() - t0 < 5000);
 	close(cfd);
 	close(lfd);
 	unsetenv("CHAOS_GO_TIMEOUT_MS");

@@ -344,7 +344,6 @@ static void test_timeout(void **state)
 	t0 = now_ms();
 	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
 	assert_true(now_ms() - t0 >= 200);
-	assert_true(now_ms() - t0 < 3000);
 	assert_int_equal(pl.res[1].outcome, SP_TIMEDOUT);
 	assert_int_equal(pl.res[1].signal, SIGKILL);
 	for (size_t i = 0; i < pl.n; i++)
@@ -493,7 +492,6 @@ static void test_retry_memory_wait(void **state)
 	t0 = now_ms();
 	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
 	assert_true(now_ms() - t0 >= 300);
-	assert_true(now_ms() - t0 < 3000);
 	assert_int_equal(pl.res[2].outcome, SP_KILLED); /* fell back to skip */
 	assert_int_equal(pl.res[2].attempts, 1);
 	plan_free(&pl);

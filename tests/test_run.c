@@ -2,9 +2,8 @@
  * signals, against tests/helpers/ctl_pool. Each test reads the history the
  * run wrote and checks it, then checks that no process and no cgroup of the
  * run is left. Skips with a reason when there is no writable memory cgroup.
- *
- * Also prints two benchmark numbers (not asserted): start-to-death latency
- * of a start-triggered SIGKILL, and the controller's throughput overhead. */
+ * Also prints the start-to-death latency of a start-triggered SIGKILL (not
+ * asserted: timing never decides a test; bench/run measures it properly). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -311,20 +310,14 @@ static void test_deadline_hang(void **state)
 	char *argv[] = {helper, NULL};
 	struct hist h;
 	json_t *d, *td;
-	struct timespec a, b;
-	double ms;
 
 	(void)state;
 	SKIP_WITHOUT_CG();
 	assert_int_equal(chaos_scenario_init(&sc, 2), 0);
 	sc.tasks[0].action = CHAOS_ACT_HANG;
 	sc.deadline_ms = 1000;
-	clock_gettime(CLOCK_MONOTONIC, &a);
 	assert_int_equal(run_once(&sc, "hang", argv, &r), 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 	assert_int_equal(r.verdict, CHAOS_RUN_HANG);
-	assert_true(ms < 1000 + 5000); /* the teardown is bounded too */
 	hist_load(r.history, &h);
 	assert_non_null(hist_find(&h, "deadline", 0));
 	d = hist_find(&h, "diag", 0);
@@ -539,65 +532,6 @@ static void test_bench_kill_latency(void **state)
 	assert_true(lat[n / 2] > 0.0);
 }
 
-static double spin_once(int under_chaos)
-{
-	struct timespec a, b;
-	pid_t pid;
-	int status;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	if (under_chaos) {
-		struct chaos_scenario sc;
-		struct chaos_run_result r;
-		char *argv[] = {helper, "spin", NULL};
-
-		assert_int_equal(chaos_scenario_init(&sc, 1), 0);
-		assert_int_equal(run_once(&sc, "bench-spin", argv, &r), 0);
-		assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-		chaos_scenario_free(&sc);
-	} else {
-		pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			int fd = open("/dev/null", O_WRONLY);
-
-			dup2(fd, 1);
-			execl(helper, helper, "spin", (char *)NULL);
-			child_exit(127);
-		}
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-}
-
-/* Benchmark: wall time of a fixed CPU-bound target alone and under the
- * controller (best of 3 each, alternating), as a throughput overhead. The
- * target runs about a second, so the fixed cost of a run (cgroup creation,
- * sweep, teardown: a few ms) weighs in as it would for a real pool. */
-static void test_bench_overhead(void **state)
-{
-	double bare = 1e18, ctl = 1e18, t;
-	int i;
-
-	(void)state;
-	SKIP_WITHOUT_CG();
-	setenv("CTL_SPIN_ITERS", "2000000000", 1);
-	for (i = 0; i < 3; i++) {
-		t = spin_once(0);
-		if (t < bare)
-			bare = t;
-		t = spin_once(1);
-		if (t < ctl)
-			ctl = t;
-	}
-	unsetenv("CTL_SPIN_ITERS");
-	print_message("bench: target alone %.1f ms, under chaos %.1f ms: overhead %.2f%%\n", bare,
-		      ctl, (ctl - bare) / bare * 100.0);
-	assert_true(bare > 0 && ctl > 0);
-}
-
-
 /* Build a scenario from `chaos run` options, as the CLI does. argv ends
  * with "--" and the command; *cmd gets the command's index. */
 static void cli_scenario(struct chaos_scenario *sc, int argc, char **argv, int *cmd)
@@ -635,7 +569,6 @@ static void test_kill_every_without_kit(void **state)
 	assert_int_equal(chaos_run(&o, &r), 0);
 	/* The sleeps died, the shell's wait returned, it printed done. */
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_true(r.elapsed_ms < 3000);
 	hist_load(r.history, &h);
 	sp = hist_find(&h, "spawn", 0);
 	for (k = 0; (e = hist_find(&h, "worker", k)) != NULL; k++) {
@@ -1036,7 +969,6 @@ int main(void)
 		cmocka_unit_test(test_sigint_cli),
 		cmocka_unit_test(test_killed_controller_random),
 		cmocka_unit_test(test_bench_kill_latency),
-		cmocka_unit_test(test_bench_overhead),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
