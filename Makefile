@@ -61,19 +61,29 @@ $(B)/pic/%.o: %.c
 
 # Every test binary runs under a hard timeout: a hang is a failure.
 TEST_TIMEOUT ?= 300
-CHECK_SCRIPTS := tests/seed-regress
+CHECK_SCRIPTS := tests/seed-regress tests/example-adapter
 check: build-all $(TESTS)
 	@CHAOS_BUILD=$(B) tests/run-tests $(TEST_TIMEOUT) $(TESTS) $(CHECK_SCRIPTS)
 
+# lcov report under coverage/html; COVERAGE_GATE=85 fails below 85% lines
+# for pool/ or chaos/ (see ci/coverage).
+COVERAGE_GATE ?=
 coverage:
-	@ci/coverage
+	@ci/coverage $(if $(COVERAGE_GATE),--gate $(COVERAGE_GATE))
 
 # cgroup v2 in a real kernel under qemu (see ci/check-v2).
 check-v2:
 	@ci/check-v2
 
+# ASan + UBSan build in build/asan, `make check` with every report fatal
+# (see ci/sanitize).
 sanitize:
-	$(MAKE) B=build/asan SANITIZE=1 check
+	@ci/sanitize
+
+# The library tests under valgrind memcheck (see ci/valgrind).
+.PHONY: valgrind
+valgrind:
+	@ci/valgrind
 
 clean:
 	rm -rf $(B) build coverage/html coverage/*.info

@@ -48,6 +48,8 @@ extern char **environ;
 #define DRAIN_MS 200
 /* Refused connections recorded one by one before a single summary. */
 #define REFUSED_LOGGED 16
+/* How long processes may outlive the target before they are leftovers. */
+#define LEFTOVER_GRACE_MS 1000
 
 /* epoll data: the kind in the top byte, an index below it. */
 enum {
@@ -1429,11 +1431,38 @@ static void capture_diag(struct run *R)
 }
 
 /* Processes of the run still alive after the target exited. */
+static size_t live_pids(struct run *R, pid_t *pids, size_t max)
+{
+	size_t n = run_pids(R, pids, max), kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char state = 0;
+		int status;
+
+		if (R->pressure_cg && chaos_cg_contains(R->pressure_cg, pids[i]) == 1)
+			continue;
+		/* A dead process waiting for its parent is no leftover; its
+		 * parent, if it is one, is reported. */
+		if (chaos_proc_exit_status(pids[i], &state, &status) == 0 &&
+		    (state == 'Z' || state == 'X'))
+			continue;
+		pids[kept++] = pids[i];
+	}
+	return kept;
+}
+
+/* Processes of the run still alive LEFTOVER_GRACE_MS after the target
+ * exited. The grace is for helpers that end on their own once their parent
+ * is gone (loky's resource tracker notices the closed pipe a few hundred ms
+ * later); what outlives it is a leftover. */
 static void report_leftovers(struct run *R)
 {
 	pid_t *pids = malloc(MAX_PIDS * sizeof(*pids));
-	size_t n, i;
+	uint64_t until = now_ms(R) + LEFTOVER_GRACE_MS;
+	size_t n = 0, i;
 
+	if (!pids)
+		return;
 	/* stress-ng inside the run is the controller's own: end it first.
 	 * Left running, it respawns its OOM-killed workers, and a worker that
 	 * is listed here and gone a moment later can no longer be told apart
@@ -1443,23 +1472,15 @@ static void report_leftovers(struct run *R)
 
 		chaos_cg_kill_all(R->pressure_cg, &killed);
 	}
-	n = pids ? run_pids(R, pids, MAX_PIDS) : 0;
+	for (;;) {
+		n = live_pids(R, pids, MAX_PIDS);
+		if (n == 0 || now_ms(R) >= until)
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000}, NULL);
+	}
 	for (i = 0; i < n; i++) {
 		char comm[64];
 
-		char state = 0;
-		int status;
-
-		if (R->pressure_cg && chaos_cg_contains(R->pressure_cg, pids[i]) == 1)
-			continue;
-		/* A dead process waiting for its parent is no leftover (its
-		 * parent, if it is one, is reported). It must be skipped here:
-		 * cgroup v1 still lists an exiting task in cgroup.procs while
-		 * /proc/PID/cgroup already names the root, so the check above
-		 * misses an OOM-killed stress-ng worker. */
-		if (chaos_proc_exit_status(pids[i], &state, &status) == 0 &&
-		    (state == 'Z' || state == 'X'))
-			continue;
 		chaos_proc_comm(pids[i], comm, sizeof(comm));
 		R->r->leftovers++;
 		vlog(R, "leftover process %d (%s)", (int)pids[i], comm);
