@@ -252,25 +252,36 @@ static void vlog(const struct run *R, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A JSON string from arbitrary bytes: NUL, control bytes and invalid UTF-8
- * become '?', so a hostile target cannot make the history unwritable. */
+/* A JSON string from arbitrary bytes: NUL bytes and, when the text is not
+ * UTF-8, bytes above 0x7f become '?', so a hostile target cannot make the
+ * history unwritable. NUL must go even though json_stringn() takes it: the
+ * history would hold "\u0000", which readers without JSON_ALLOW_NUL refuse,
+ * dropping the whole event. Other control bytes are kept; JSON escapes them
+ * and every reader loads them. */
 static json_t *jstr(const char *s, size_t n)
 {
-	json_t *j = json_stringn(s, n);
+	json_t *j;
 	char *tmp;
 	size_t i;
 
-	if (j)
-		return j;
+	if (!memchr(s, '\0', n)) {
+		j = json_stringn(s, n);
+		if (j)
+			return j;
+	}
 	tmp = malloc(n + 1);
 	if (!tmp)
 		return json_string("?");
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		tmp[i] = (c == 0 || c >= 0x80) ? '?' : (char)c;
-	}
+	for (i = 0; i < n; i++)
+		tmp[i] = s[i] ? s[i] : '?';
 	j = json_stringn(tmp, n);
+	if (!j) {
+		for (i = 0; i < n; i++) {
+			if ((unsigned char)tmp[i] >= 0x80)
+				tmp[i] = '?';
+		}
+		j = json_stringn(tmp, n);
+	}
 	free(tmp);
 	return j;
 }
@@ -797,11 +808,21 @@ static void death_status(struct worker *w, json_t *o)
 {
 	pid_t still = 0;
 	char state = 0;
-	int status = 0;
+	int status = 0, found = 0;
 
-	if (chaos_pidfd_exit_status(w->pidfd, &status) == 0 ||
-	    (chaos_proc_exit_status(w->pid, &state, &status) == 0 && state == 'Z' &&
-	     chaos_pidfd_pid(w->pidfd, &still) == 0 && still == w->pid)) {
+	/* A worker is not our child: its status lives in its zombie's
+	 * /proc/PID/stat until its parent reaps it, and after that (Linux
+	 * 6.15+) in the pidfd's exit info, which the kernel fills in at the
+	 * reap. Between the two reads the parent may reap it, so try both a
+	 * few times. */
+	for (int tries = 0; tries < 5 && !found; tries++) {
+		if (tries)
+			nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+		found = chaos_pidfd_exit_status(w->pidfd, &status) == 0 ||
+			(chaos_proc_exit_status(w->pid, &state, &status) == 0 && state == 'Z' &&
+			 chaos_pidfd_pid(w->pidfd, &still) == 0 && still == w->pid);
+	}
+	if (found) {
 		if (WIFSIGNALED(status)) {
 			json_object_set_new(o, "how", json_string("signal"));
 			json_object_set_new(o, "signal",
@@ -875,6 +896,13 @@ static void worker_died(struct run *R, size_t wi)
 		if (oom) {
 			(*seen)++;
 			R->r->oom_kills++;
+			/* In its own cgroup the worker is the only candidate, and
+			 * the OOM killer sends SIGKILL: that settles a status the
+			 * kernel no longer had (before Linux 6.15, once reaped). */
+			if (w->cg && !strcmp(how, "unknown")) {
+				json_object_set_new(o, "how", json_string("signal"));
+				json_object_set_new(o, "signal", json_string("SIGKILL"));
+			}
 		}
 		json_object_set_new(o, "oom", json_boolean(oom));
 		json_object_set_new(o, "oom_kill", json_integer((json_int_t)v));

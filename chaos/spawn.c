@@ -60,6 +60,10 @@ static void child_main(const struct chaos_spawn_opts *o, int sync_rd, int err_wr
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		child_exit(127);
+#ifdef SP_COVERAGE
+	/* exec discards the counters of the code that ran in this child. */
+	__gcov_dump();
+#endif
 	execvpe(o->argv[0], o->argv, o->envp);
 fail:
 	e = errno;

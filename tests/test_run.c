@@ -431,7 +431,13 @@ static void test_exited_worker_not_signalled(void **state)
 	assert_int_equal(ival(f, "pid"), ival(w, "pid"));
 	/* No death was caused by a signal: every worker exited on its own. */
 	assert_int_equal(r.deaths, 4);
-	assert_null(strstr(json_dumps(hist_find(&h, "death", 0), 0), "SIGKILL"));
+	{
+		char *txt = json_dumps(hist_find(&h, "death", 0), 0);
+
+		assert_non_null(txt);
+		assert_null(strstr(txt, "SIGKILL"));
+		free(txt);
+	}
 	assert_nothing_left(&h);
 	hist_free(&h);
 	chaos_scenario_free(&sc);
@@ -681,8 +687,10 @@ static void test_stop_then_cont(void **state)
 	assert_true(json_real_value(json_object_get(s0, "t")) >=
 		    json_real_value(json_object_get(cont, "t")));
 	assert_int_equal(r.deaths, 3); /* three normal exits, nothing killed */
+	/* Nothing was killed. Before Linux 6.15 the status of a worker its
+	 * parent already reaped cannot be read, so "unknown" is honest too. */
 	for (k = 0; (e = hist_find(&h, "death", k)) != NULL; k++)
-		assert_string_equal(sval(e, "how"), "exit");
+		assert_true(!strcmp(sval(e, "how"), "exit") || !strcmp(sval(e, "how"), "unknown"));
 	assert_nothing_left(&h);
 	hist_free(&h);
 	chaos_scenario_free(&sc);
