@@ -60,6 +60,7 @@ struct parse {
 	FILE *f;
 	int lineno;	   /* lines handed to libinih so far */
 	int overlong_line; /* first line longer than libinih's buffer, or 0 */
+	int nul_line;	   /* first line holding a NUL byte, or 0 */
 	int oom;	   /* an allocation failed while collecting */
 	struct section *secs;
 	size_t nsecs;
@@ -110,22 +111,43 @@ const char *chaos_action_name(enum chaos_action a)
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
-	char *s = fgets(str, num, p->f);
-	char *q, *end;
-	size_t len;
+	char *s = str, *q, *end;
+	size_t len = 0, cap;
+	int c = EOF, nul = 0;
 
-	if (!s)
+	if (num < 2)
 		return NULL;
+	cap = (size_t)num - 1;
+	/* Byte by byte rather than fgets(): the length must be the number of
+	 * bytes read, which strlen() cannot tell once a NUL byte is among
+	 * them; and one call must consume exactly one physical line, so that
+	 * line numbers count the file's lines. */
+	while (len < cap && (c = getc(p->f)) != EOF) {
+		str[len++] = (char)c;
+		nul |= c == '\0';
+		if (c == '\n')
+			break;
+	}
+	if (len == 0)
+		return NULL;
+	str[len] = '\0';
 	p->lineno++;
-	len = strlen(s);
-	if (len > 0 && s[len - 1] != '\n' && !feof(p->f)) {
-		/* libinih would read the rest as a new line: refuse instead. */
-		int c;
-
+	if (len == cap && str[len - 1] != '\n') {
+		/* libinih would read the rest as a new line: refuse instead,
+		 * and skip to the end of this line, still looking for NUL. */
 		if (!p->overlong_line)
 			p->overlong_line = p->lineno;
-		while ((c = fgetc(p->f)) != EOF && c != '\n')
-			;
+		while ((c = getc(p->f)) != EOF && c != '\n')
+			nul |= c == '\0';
+	}
+	if (nul) {
+		if (!p->nul_line)
+			p->nul_line = p->lineno;
+		/* The file is refused; libinih gets an empty line meanwhile,
+		 * not a key cut short at the NUL byte. */
+		str[0] = '\n';
+		str[1] = '\0';
+		return s;
 	}
 	q = s;
 	if (p->lineno == 1 && (unsigned char)q[0] == 0xEF && (unsigned char)q[1] == 0xBB &&
@@ -464,26 +486,69 @@ static int classify_sections(struct parse *p)
 	return 0;
 }
 
+/* Order entries by section, then key, then position in the file. */
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
+	int c;
+
+	if (x->sec != y->sec)
+		return x->sec < y->sec ? -1 : 1;
+	c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* Keys outside any section and keys set twice in one section instance. The
+ * duplicates are found by sorting, not by comparing every pair: a file may
+ * hold SC_MAX_ENTRIES keys, and the pairwise loop took seconds on that. The
+ * error reported is still the first offending line of the file. */
 static int check_entries(struct parse *p)
 {
-	size_t i, j;
+	const struct entry **byname = NULL, *dup = NULL, *first = NULL;
+	size_t i, g;
+	int r = 0;
 
-	for (i = 0; i < p->nents; i++) {
-		const struct entry *e = &p->ents[i];
-
-		if (e->sec == SIZE_MAX)
-			return fail(
-			    p, e->line,
-			    "key '%s' outside any section (expected a [section] header first)",
-			    e->name);
-		for (j = 0; j < i; j++) {
-			if (p->ents[j].sec == e->sec && !strcmp(p->ents[j].name, e->name))
-				return fail(p, e->line,
-					    "duplicate key '%s' in [%s] (first set at line %d)",
-					    e->name, p->secs[e->sec].name, p->ents[j].line);
+	if (p->nents == 0)
+		goto out;
+	/* Such keys come before every section header, so the first entry
+	 * is one when there are any. */
+	if (p->ents[0].sec == SIZE_MAX) {
+		r = fail(p, p->ents[0].line,
+			 "key '%s' outside any section (expected a [section] header first)",
+			 p->ents[0].name);
+		goto out;
+	}
+	byname = malloc(p->nents * sizeof(*byname));
+	if (!byname) {
+		r = -ENOMEM;
+		if (p->err && p->errlen)
+			snprintf(p->err, p->errlen, "%s: out of memory", p->path);
+		goto out;
+	}
+	for (i = 0; i < p->nents; i++)
+		byname[i] = &p->ents[i];
+	qsort(byname, p->nents, sizeof(*byname), cmp_entry);
+	/* In each run of equal (section, key), every entry after the run's
+	 * first is a duplicate of it; report the one earliest in the file. */
+	for (g = 0, i = 1; i < p->nents; i++) {
+		if (byname[i]->sec != byname[g]->sec || strcmp(byname[i]->name, byname[g]->name)) {
+			g = i;
+			continue;
+		}
+		if (!dup || byname[i] < dup) {
+			dup = byname[i];
+			first = byname[g];
 		}
 	}
-	return 0;
+	if (dup)
+		r = fail(p, dup->line, "duplicate key '%s' in [%s] (first set at line %d)", dup->name,
+			 p->secs[dup->sec].name, first->line);
+out:
+	free(byname);
+	return r;
 }
 
 static int valid_name(const char *s)
@@ -1119,6 +1184,14 @@ int chaos_scenario_load(struct chaos_scenario *sc, const char *path, char *err, 
 		r = -EIO;
 		if (err && errlen)
 			snprintf(err, errlen, "%s: read error", path);
+		goto out;
+	}
+	/* The first line that is wrong is reported: a NUL byte (the file is
+	 * not text), an overlong line, or a syntax error, in that order when
+	 * they are on the same line. */
+	if (p.nul_line && (!p.overlong_line || p.nul_line <= p.overlong_line) &&
+	    (syntax <= 0 || p.nul_line <= syntax)) {
+		r = fail(&p, p.nul_line, "NUL byte (expected text)");
 		goto out;
 	}
 	if (p.overlong_line && (syntax <= 0 || p.overlong_line <= syntax)) {

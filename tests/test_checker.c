@@ -60,7 +60,7 @@ static const struct case_ cases[] = {
     {"skip.ini", "skip-protocol.jsonl", "FAIL(skip)", "protocol: line 11 'hello there'",
      "1 protocol error"},
     {"skip.ini", "skip-protocol-outcome.jsonl", "FAIL(skip)",
-     "protocol: line 11 'result five 25' (not an outcome line)", NULL},
+     "protocol: line 11 'result five 25' (not an outcome line: bad task id 'five')", NULL},
     /* killed-task report */
     {"skip.ini", "killed-wrong.jsonl", "FAIL(killed-tasks)",
      "killed-tasks: pool says {4}, history says {3}", NULL},
@@ -239,6 +239,149 @@ static void test_empty_history(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+/* Judge skip.ini on killed-wrong.jsonl with every history line that
+ * contains find replaced by repl (one or more complete lines). */
+static void judge_edited(const char *find, const char *repl, struct chaos_verdict *v)
+{
+	char path[] = "/tmp/test_checker.XXXXXX", line[4096], err[256];
+	struct chaos_scenario sc;
+	FILE *in, *out;
+	int fd, found = 0;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	out = fdopen(fd, "w");
+	assert_non_null(out);
+	in = fopen(DIR "killed-wrong.jsonl", "re");
+	assert_non_null(in);
+	while (fgets(line, sizeof(line), in)) {
+		if (strstr(line, find)) {
+			fputs(repl, out);
+			found = 1;
+		} else {
+			fputs(line, out);
+		}
+	}
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_true(found);
+	assert_int_equal(chaos_scenario_load(&sc, DIR "skip.ini", err, sizeof(err)), 0);
+	assert_int_equal(chaos_check_history(&sc, path, v), 0);
+	chaos_scenario_free(&sc);
+	assert_int_equal(unlink(path), 0);
+}
+
+#define KILLED_LINE "\"line\": \"killed-tasks 4\""
+#define DONE_LINE "\"line\": \"done\""
+
+/* A killed-tasks list longer than any fixed buffer the checker used to copy
+ * lines into is read to its end: the id that breaks the check is the last. */
+static void test_long_killed_list(void **state)
+{
+	char repl[4200];
+	struct chaos_verdict v;
+	size_t off;
+	int i;
+
+	(void)state;
+	off = (size_t)snprintf(repl, sizeof(repl),
+			       "{\"t\": 0.53, \"ev\": \"outcome\", \"lineno\": 11, \"line\": "
+			       "\"killed-tasks ");
+	for (i = 0; i < 1000; i++)
+		off += (size_t)snprintf(repl + off, sizeof(repl) - off, "3,");
+	snprintf(repl + off, sizeof(repl) - off, "3\"}\n");
+	judge_edited(KILLED_LINE, repl, &v);
+	if (strcmp(v.cell_text, "PASS"))
+		print_error("cell %s note '%s'\n", v.cell_text, v.note);
+	assert_string_equal(v.cell_text, "PASS");
+	snprintf(repl + off, sizeof(repl) - off, "4\"}\n");
+	judge_edited(KILLED_LINE, repl, &v);
+	assert_string_equal(v.cell_text, "FAIL(killed-tasks)");
+	assert_non_null(strstr(v.checks[2].evidence, "pool says {3,4}, history says {3}"));
+	assert_null(strstr(v.note, "protocol"));
+}
+
+/* The lines the controller accepts are read by the same grammar here: the
+ * documented empty list, and free text with blanks inside. */
+static void test_outcome_forms_accepted(void **state)
+{
+	struct chaos_verdict v;
+
+	(void)state;
+	judge_edited(KILLED_LINE,
+		     "{\"t\": 0.53, \"ev\": \"outcome\", \"lineno\": 11, \"line\": \"killed-tasks "
+		     "\"}\n",
+		     &v);
+	assert_string_equal(v.cell_text, "FAIL(killed-tasks)");
+	assert_non_null(strstr(v.checks[2].evidence, "pool says {}, history says {3}"));
+	assert_string_equal(v.note, "");
+	judge_edited("\"line\": \"lost 3\"",
+		     "{\"t\": 0.195, \"ev\": \"outcome\", \"lineno\": 4, \"line\": \"error 3 "
+		     "BrokenProcessPool: a  child\\tdied\"}\n",
+		     &v);
+	assert_string_equal(v.cell_text, "FAIL(killed-tasks)");
+	assert_string_equal(v.note, "");
+}
+
+/* A line the controller refused is recorded twice (the outcome and the
+ * protocol_error event): it is one protocol error, and the reason is the
+ * parser's, so "trailing blank" reaches the verdict. */
+static void test_outcome_refused_once(void **state)
+{
+	static const char *const lines[] = {"killed-tasks 3 ", " killed-tasks 3",
+					    "killed-tasks  3", "killed-tasks 3,,4"};
+	static const char *const why[] = {"trailing blank", "leading blank",
+					  "more than one blank", "empty id"};
+	char repl[512];
+	struct chaos_verdict v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		snprintf(repl, sizeof(repl),
+			 "{\"t\": 0.53, \"ev\": \"outcome\", \"lineno\": 11, \"line\": \"%s\"}\n"
+			 "{\"t\": 0.53, \"ev\": \"protocol_error\", \"lineno\": 11, \"line\": "
+			 "\"%s\", \"text\": \"whatever the controller said\"}\n",
+			 lines[i], lines[i]);
+		judge_edited(KILLED_LINE, repl, &v);
+		if (!strstr(v.note, "1 protocol error,") || !strstr(v.note, why[i]))
+			print_error("'%s': cell %s note '%s'\n", lines[i], v.cell_text, v.note);
+		assert_string_equal(v.cell_text, "FAIL(skip,killed-tasks)");
+		assert_non_null(strstr(v.checks[1].evidence, why[i]));
+		assert_non_null(strstr(v.note, "1 protocol error,"));
+		assert_non_null(strstr(v.checks[2].evidence, "printed no killed-tasks line"));
+	}
+}
+
+/* "done" followed by a NUL byte: older controllers recorded it as
+ * "done\u0000", current ones as "done?". Either way the events are read (no
+ * line is dropped as not JSON), the line is not taken for done, and the
+ * protocol error is in the verdict. */
+static void test_outcome_nul(void **state)
+{
+	static const char *const recorded[] = {"done\\u0000", "done?"};
+	char repl[512];
+	struct chaos_verdict v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(repl, sizeof(repl),
+			 "{\"t\": 0.53, \"ev\": \"outcome\", \"lineno\": 12, \"line\": \"%s\"}\n"
+			 "{\"t\": 0.53, \"ev\": \"protocol_error\", \"lineno\": 12, \"line\": "
+			 "\"%s\", \"text\": \"control byte 0x00 at offset 4\"}\n",
+			 recorded[i], recorded[i]);
+		judge_edited(DONE_LINE, repl, &v);
+		if (!strstr(v.note, "1 protocol error"))
+			print_error("%s: cell %s note '%s'\n", recorded[i], v.cell_text, v.note);
+		assert_null(strstr(v.note, "not JSON"));
+		assert_non_null(strstr(v.note, "1 protocol error"));
+		assert_non_null(strstr(v.note, "'done?'"));
+		assert_non_null(strstr(v.checks[0].evidence, "never printed done"));
+		assert_non_null(strstr(v.checks[1].evidence, "protocol: line 12"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +389,10 @@ int main(void)
 	    cmocka_unit_test(test_expectations_select_checks),
 	    cmocka_unit_test(test_missing_history),
 	    cmocka_unit_test(test_empty_history),
+	    cmocka_unit_test(test_long_killed_list),
+	    cmocka_unit_test(test_outcome_forms_accepted),
+	    cmocka_unit_test(test_outcome_refused_once),
+	    cmocka_unit_test(test_outcome_nul),
 	};
 
 	return cmocka_run_group_tests(tests, chdir_to_tree, NULL);

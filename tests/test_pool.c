@@ -20,6 +20,7 @@
 
 #include "safepool.h"
 #include "../pool/src/internal.h"
+#include "../pool/src/wire.h"
 
 #ifdef SP_COVERAGE
 void __gcov_dump(void);
@@ -690,6 +691,27 @@ static void test_pdeathsig(void **state)
 	assert_no_children();
 }
 
+/* The reserved header bytes are zero on the wire; a frame with anything
+ * else there is a protocol error, not a frame to act on. */
+static void test_wire_reserved(void **state)
+{
+	struct sp__frame f = {.type = SP__MSG_DONE, .code = -7, .seq = 3, .a = 1, .b = 2, .len = 8};
+	struct sp__frame g;
+	uint8_t hdr[SP__HDR];
+
+	(void)state;
+	sp__pack(hdr, &f);
+	assert_int_equal(sp__unpack(hdr, sizeof(hdr), 8, &g), 0);
+	assert_int_equal(g.type, SP__MSG_DONE);
+	assert_int_equal(g.code, -7);
+	assert_true(g.seq == 3 && g.a == 1 && g.b == 2 && g.len == 8);
+	hdr[2] = 1;
+	assert_int_equal(sp__unpack(hdr, sizeof(hdr), 8, &g), -EPROTO);
+	hdr[2] = 0;
+	hdr[3] = 0x80;
+	assert_int_equal(sp__unpack(hdr, sizeof(hdr), 8, &g), -EPROTO);
+}
+
 static void test_state_tables(void **state)
 {
 	(void)state;
@@ -764,6 +786,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_state_tables),
+		cmocka_unit_test(test_wire_reserved),
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_all_ok),
 		cmocka_unit_test(test_selfkill_skip),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -427,6 +428,169 @@ static void test_bad_catalogue(void **state)
 	globfree(&g);
 }
 
+/* Load a scenario from bytes (which may hold NUL) written to a temporary
+ * file; returns the load's answer with the message in err. */
+static int load_bytes(const char *data, size_t len, char *err, size_t errlen, char *path,
+		      size_t pathlen)
+{
+	struct chaos_scenario sc;
+	char tmpl[] = "/tmp/test_scenario.XXXXXX";
+	FILE *f;
+	int fd, r;
+
+	fd = mkstemp(tmpl);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	r = chaos_scenario_load(&sc, tmpl, err, errlen);
+	if (!r)
+		chaos_scenario_free(&sc);
+	else {
+		assert_null(sc.tasks);
+		assert_null(sc.faults);
+	}
+	snprintf(path, pathlen, "%s", tmpl);
+	assert_int_equal(unlink(tmpl), 0);
+	return r;
+}
+
+/* A NUL byte is refused with its own message on the line that holds it,
+ * wherever it is: it used to hide the rest of an overlong line from the
+ * length check, so the file loaded or the error named a line past its end.
+ * The cases are the fuzzer's findings (tests/data/fuzz/scenario/). */
+static void test_nul_byte(void **state)
+{
+	static const struct {
+		const char *data;
+		size_t len;
+		int line;
+	} cases[] = {
+	    /* Middle of a line, start of a line, last byte without newline. */
+	    {"[scenario]\nwor\0kers = 3\n", 24, 2},
+	    {"[scenario]\n\0workers = 3\n", 24, 2},
+	    {"[scenario]\nworkers = 3\n\0", 24, 3},
+	    {"\0", 1, 1},
+	};
+	char buf[512], err[1024], path[64], want[128];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(load_bytes(cases[i].data, cases[i].len, err, sizeof(err), path,
+					    sizeof(path)),
+				 -EINVAL);
+		snprintf(want, sizeof(want), "%s:%d: NUL byte (expected text)", path,
+			 cases[i].line);
+		if (strcmp(err, want))
+			print_error("case %zu: '%s', want '%s'\n", i, err, want);
+		assert_string_equal(err, want);
+	}
+	/* [scenario], then NUL + 198 'A' + "workers = 3" on one line: this
+	 * loaded with workers = 3. With the newline after it the file has 2
+	 * lines; the error was at line 3. */
+	for (n = 0; n < 2; n++) {
+		size_t len = (size_t)snprintf(buf, sizeof(buf), "[scenario]\n");
+
+		buf[len++] = '\0';
+		memset(buf + len, 'A', 198);
+		len += 198;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "workers = 3%s",
+					n ? "\n" : "");
+		assert_int_equal(load_bytes(buf, len, err, sizeof(err), path, sizeof(path)),
+				 -EINVAL);
+		snprintf(want, sizeof(want), "%s:2: NUL byte (expected text)", path);
+		if (strcmp(err, want))
+			print_error("overlong %zu: '%s', want '%s'\n", n, err, want);
+		assert_string_equal(err, want);
+	}
+	/* A NUL byte past libinih's buffer in an overlong line is found too,
+	 * and an earlier overlong line is still reported first. */
+	n = (size_t)snprintf(buf, sizeof(buf), "[scenario]\ndescription = ");
+	memset(buf + n, 'x', 300);
+	buf[n + 250] = '\0';
+	n += 300;
+	buf[n++] = '\n';
+	assert_int_equal(load_bytes(buf, n, err, sizeof(err), path, sizeof(path)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: NUL byte (expected text)", path);
+	assert_string_equal(err, want);
+	n = (size_t)snprintf(buf, sizeof(buf), "[scenario]\ndescription = ");
+	memset(buf + n, 'x', 300);
+	n += 300;
+	memcpy(buf + n, "\nworkers = \0\n", 13);
+	n += 13;
+	assert_int_equal(load_bytes(buf, n, err, sizeof(err), path, sizeof(path)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: line longer than 198 characters", path);
+	assert_string_equal(err, want);
+}
+
+/* An overlong line is refused at its own line, and line numbers after it
+ * still count the file's lines: the rest of it is not a line of its own. */
+static void test_overlong_line_numbers(void **state)
+{
+	char buf[1024], err[1024], path[64], want[128];
+	size_t n;
+
+	(void)state;
+	/* 198 characters fit; the syntax error on line 3 is what is reported. */
+	n = (size_t)snprintf(buf, sizeof(buf), "[scenario]\n");
+	memset(buf + n, ';', 198);
+	n += 198;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\nbroken\n");
+	assert_int_equal(load_bytes(buf, n, err, sizeof(err), path, sizeof(path)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:3: syntax error", path);
+	assert_non_null(strstr(err, want));
+	/* 199 do not, with or without a newline at the end of the file. */
+	n = (size_t)snprintf(buf, sizeof(buf), "[scenario]\n");
+	memset(buf + n, ';', 199);
+	n += 199;
+	assert_int_equal(load_bytes(buf, n, err, sizeof(err), path, sizeof(path)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: line longer than 198 characters", path);
+	assert_string_equal(err, want);
+	buf[n++] = '\n';
+	assert_int_equal(load_bytes(buf, n, err, sizeof(err), path, sizeof(path)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: line longer than 198 characters", path);
+	assert_string_equal(err, want);
+}
+
+/* 65,535 keys (about 600 KB) are refused quickly: duplicate keys used to be
+ * found by comparing every pair, which took seconds. The duplicate is the
+ * last key and names the first one. */
+static void test_many_keys(void **state)
+{
+	const size_t nkeys = 65535;
+	struct timespec t0, t1;
+	char err[1024], path[64], want[160];
+	size_t cap = nkeys * 16 + 64, n, i;
+	char *buf = malloc(cap);
+	double ms;
+
+	(void)state;
+	assert_non_null(buf);
+	n = (size_t)snprintf(buf, cap, "[scenario]\n");
+	for (i = 0; i + 1 < nkeys; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "k%zu = 1\n", i);
+	n += (size_t)snprintf(buf + n, cap - n, "k7 = 2\n");
+	assert_true(n > 500000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(load_bytes(buf, n, err, sizeof(err), path, sizeof(path)), -EINVAL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	snprintf(want, sizeof(want),
+		 "%s:65536: duplicate key 'k7' in [scenario] (first set at line 9)", path);
+	if (strcmp(err, want))
+		print_error("'%s', want '%s'\n", err, want);
+	assert_string_equal(err, want);
+	print_message("65535 keys refused in %.0f ms\n", ms);
+	assert_true(ms < 1000.0);
+	/* The same keys without the duplicate reach the next check. */
+	n -= strlen("k7 = 2\n");
+	assert_int_equal(load_bytes(buf, n, err, sizeof(err), path, sizeof(path)), -EINVAL);
+	assert_null(strstr(err, "duplicate"));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +603,9 @@ int main(void)
 	    cmocka_unit_test(test_init_defaults),
 	    cmocka_unit_test(test_task_spec_round_trip),
 	    cmocka_unit_test(test_bad_catalogue),
+	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_overlong_line_numbers),
+	    cmocka_unit_test(test_many_keys),
 	};
 
 	return cmocka_run_group_tests(tests, chdir_to_tree, NULL);

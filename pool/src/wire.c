@@ -42,6 +42,12 @@ int sp__unpack(const uint8_t *in, size_t avail, uint64_t max_len, struct sp__fra
 		return -EAGAIN;
 	if (in[0] != SP__WIRE_VERSION || in[1] < SP__MSG_TASK || in[1] > SP__MSG_HELLO)
 		return -EPROTO;
+	/* The reserved bytes are zero in every frame sp__pack() writes; any
+	 * other value is a peer speaking something else (or a corrupted
+	 * stream), and accepting it would leave the bytes unusable for a
+	 * later version of the protocol. */
+	if (in[2] != 0 || in[3] != 0)
+		return -EPROTO;
 	f->type = in[1];
 	for (int i = 0; i < 4; i++)
 		code |= (uint32_t)in[4 + i] << (8 * i);
