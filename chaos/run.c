@@ -1924,7 +1924,7 @@ fail_run:
 	/* An internal error after the run began: still leave nothing behind,
 	 * and say so at the end of the history. */
 	teardown(R);
-	snprintf(r->reason, sizeof(r->reason), "internal error: %s", last_error);
+	snprintf(r->reason, sizeof(r->reason), "internal error: %.480s", last_error);
 	finish(R, CHAOS_RUN_CRASHED, r->reason);
 	if (ret == 0)
 		ret = -EIO;
