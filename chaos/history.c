@@ -104,3 +104,37 @@ void chaos_hist_close(struct chaos_hist *h)
 		close(h->fd);
 	free(h);
 }
+
+/* A JSON string from arbitrary bytes: NUL bytes and, when the text is not
+ * UTF-8, bytes above 0x7f become '?', so a hostile target cannot make the
+ * history unwritable. NUL must go even though json_stringn() takes it: the
+ * history would hold "\u0000", which readers without JSON_ALLOW_NUL refuse,
+ * dropping the whole event. Other control bytes are kept; JSON escapes them
+ * and every reader loads them. */
+json_t *chaos_hist_text(const char *s, size_t n)
+{
+	json_t *j;
+	char *tmp;
+	size_t i;
+
+	if (!memchr(s, '\0', n)) {
+		j = json_stringn(s, n);
+		if (j)
+			return j;
+	}
+	tmp = malloc(n + 1);
+	if (!tmp)
+		return json_string("?");
+	for (i = 0; i < n; i++)
+		tmp[i] = s[i] ? s[i] : '?';
+	j = json_stringn(tmp, n);
+	if (!j) {
+		for (i = 0; i < n; i++) {
+			if ((unsigned char)tmp[i] >= 0x80)
+				tmp[i] = '?';
+		}
+		j = json_stringn(tmp, n);
+	}
+	free(tmp);
+	return j;
+}

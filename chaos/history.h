@@ -23,4 +23,9 @@ double chaos_hist_now(const struct chaos_hist *h);
 /* Close the file and free the handle. NULL is accepted. */
 void chaos_hist_close(struct chaos_hist *h);
 
+/* A JSON string for n bytes of text a target or kit sent: NUL bytes become
+ * '?' (readers without JSON_ALLOW_NUL would drop the event), and so do the
+ * bytes of invalid UTF-8. Never NULL unless out of memory. */
+json_t *chaos_hist_text(const char *s, size_t n);
+
 #endif

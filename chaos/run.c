@@ -252,40 +252,6 @@ static void vlog(const struct run *R, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A JSON string from arbitrary bytes: NUL bytes and, when the text is not
- * UTF-8, bytes above 0x7f become '?', so a hostile target cannot make the
- * history unwritable. NUL must go even though json_stringn() takes it: the
- * history would hold "\u0000", which readers without JSON_ALLOW_NUL refuse,
- * dropping the whole event. Other control bytes are kept; JSON escapes them
- * and every reader loads them. */
-static json_t *jstr(const char *s, size_t n)
-{
-	json_t *j;
-	char *tmp;
-	size_t i;
-
-	if (!memchr(s, '\0', n)) {
-		j = json_stringn(s, n);
-		if (j)
-			return j;
-	}
-	tmp = malloc(n + 1);
-	if (!tmp)
-		return json_string("?");
-	for (i = 0; i < n; i++)
-		tmp[i] = s[i] ? s[i] : '?';
-	j = json_stringn(tmp, n);
-	if (!j) {
-		for (i = 0; i < n; i++) {
-			if ((unsigned char)tmp[i] >= 0x80)
-				tmp[i] = '?';
-		}
-		j = json_stringn(tmp, n);
-	}
-	free(tmp);
-	return j;
-}
-
 static json_t *jpid(pid_t pid)
 {
 	return pid > 0 ? json_integer(pid) : json_null();
@@ -328,7 +294,7 @@ static void event_error(struct run *R, pid_t pid, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	vlog(R, "event error: %s", buf);
-	emit(R, "event_error", json_pack("{s:o,s:o}", "text", jstr(buf, strlen(buf)), "pid", jpid(pid)));
+	emit(R, "event_error", json_pack("{s:o,s:o}", "text", chaos_hist_text(buf, strlen(buf)), "pid", jpid(pid)));
 }
 
 /* rule: how the victim was chosen ("kit", "cgroup"), or NULL for none. */
@@ -1051,7 +1017,7 @@ static void conn_line(struct run *R, size_t ci, const char *line, size_t len)
 		emit(R, "fail",
 		     json_pack("{s:i,s:i,s:i,s:o}", "task", (int)ev.task, "attempt",
 			       (int)c->attempt, "pid", (int)c->pid, "text",
-			       jstr(ev.text, strlen(ev.text))));
+			       chaos_hist_text(ev.text, strlen(ev.text))));
 }
 
 static void conn_close(struct run *R, size_t ci)
@@ -1176,11 +1142,11 @@ static void out_line(struct run *R, const char *line, size_t len)
 	char err[256];
 
 	R->lineno++;
-	emit(R, "outcome", json_pack("{s:o,s:i}", "line", jstr(line, len), "lineno", R->lineno));
+	emit(R, "outcome", json_pack("{s:o,s:i}", "line", chaos_hist_text(line, len), "lineno", R->lineno));
 	if (chaos_outcome_parse(line, len, &oc, err, sizeof(err))) {
 		vlog(R, "protocol error on stdout line %u: %s", R->lineno, err);
 		emit(R, "protocol_error",
-		     json_pack("{s:i,s:o,s:s}", "lineno", R->lineno, "line", jstr(line, len), "text",
+		     json_pack("{s:i,s:o,s:s}", "lineno", R->lineno, "line", chaos_hist_text(line, len), "text",
 			       err));
 		return;
 	}
@@ -1387,7 +1353,7 @@ static json_t *argv_json(char *const *argv)
 	size_t i;
 
 	for (i = 0; argv && argv[i]; i++)
-		json_array_append_new(a, jstr(argv[i], strlen(argv[i])));
+		json_array_append_new(a, chaos_hist_text(argv[i], strlen(argv[i])));
 	return a;
 }
 
@@ -1447,7 +1413,7 @@ static void capture_diag(struct run *R)
 		     json_pack("{s:i,s:i,s:s,s:s#,s:s,s:o,s:O}", "pid", (int)pi.pid, "ppid",
 			       (int)pi.ppid, "comm", pi.comm, "state", &pi.state, (size_t)1, "wchan",
 			       pi.wchan, "stack",
-			       pi.stack ? jstr(pi.stack, strlen(pi.stack)) : json_null(),
+			       pi.stack ? chaos_hist_text(pi.stack, strlen(pi.stack)) : json_null(),
 			       "unfinished", unfinished));
 		chaos_procinfo_free(&pi);
 	}

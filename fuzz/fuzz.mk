@@ -27,7 +27,7 @@ FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
 FUZZ_SRC_scenario        := scenarios/scenario.c scenarios/kit/chaos_task.c
 FUZZ_LIB_scenario        := -linih -lpthread
 FUZZ_SRC_outcome         := chaos/events.c
-FUZZ_SRC_outcome_checker := chaos/events.c scenarios/checker.c scenarios/scenario.c
+FUZZ_SRC_outcome_checker := chaos/events.c chaos/history.c scenarios/checker.c scenarios/scenario.c
 FUZZ_LIB_outcome_checker := -ljansson -linih
 FUZZ_SRC_events          := chaos/events.c
 FUZZ_SRC_wire            := pool/src/wire.c

@@ -14,32 +14,10 @@
 #include <jansson.h>
 
 #include "../chaos/events.h"
+#include "../chaos/history.h"
 #include "../scenarios/checker.h"
 
 static struct fuzz_file fuzz_oc_hist = FUZZ_FILE_INIT;
-
-/* The same fallback chaos/run.c applies before a line goes into JSON. */
-static json_t *fuzz_oc_jstr(const char *s, size_t n)
-{
-	json_t *j = json_stringn(s, n);
-	char *tmp;
-	size_t i;
-
-	if (j)
-		return j;
-	tmp = malloc(n + 1);
-	if (!tmp)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		tmp[i] = (c == 0 || c >= 0x80) ? '?' : (char)c;
-	}
-	tmp[n] = '\0';
-	j = json_string(tmp);
-	free(tmp);
-	return j;
-}
 
 FUZZ_TARGET(outcome_checker)
 {
@@ -61,21 +39,13 @@ FUZZ_TARGET(outcome_checker)
 		sc_ready = 1;
 	}
 	r = chaos_outcome_parse(line, size, &o, err, sizeof(err));
-	/* Open findings: NUL bytes make both events unreadable to the checker;
-	 * blanks the controller skips (leading, doubled, trailing) are protocol
-	 * errors to the checker. */
-	if (fuzz_mask_open() &&
-	    (memchr(line, '\0', size) ||
-	     (r == 0 && size &&
-	      (line[0] == ' ' || line[size - 1] == ' ' || memmem(line, size, "  ", 2)))))
-		return 0;
 	ev = json_pack("{s:f,s:s,s:o,s:i}", "t", 0.5, "ev", "outcome", "line",
-		       fuzz_oc_jstr(line, size), "lineno", 1);
+		       chaos_hist_text(line, size), "lineno", 1);
 	a = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 	json_decref(ev);
 	if (r) {
 		ev = json_pack("{s:f,s:s,s:i,s:o,s:s}", "t", 0.5, "ev", "protocol_error", "lineno",
-			       1, "line", fuzz_oc_jstr(line, size), "text", err);
+			       1, "line", chaos_hist_text(line, size), "text", err);
 		b = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
 		json_decref(ev);
 	}

@@ -147,10 +147,6 @@ FUZZ_TARGET(scenario)
 	char err[1024];
 	int r;
 
-	/* Open finding: a NUL byte at the start of a 199-byte read hides the
-	 * rest of an overlong line from the reader's length check. */
-	if (fuzz_mask_open() && memchr(data, '\0', size))
-		return 0;
 	if (fuzz_file_put(&fuzz_sc_in, "fuzz-scenario", data, size))
 		return 0;
 	memset(err, 'x', sizeof(err));

@@ -28,7 +28,8 @@ struct sp__frame {
 
 void sp__pack(uint8_t out[SP__HDR], const struct sp__frame *f);
 /* Returns 0 (header decoded), -EAGAIN (fewer than SP__HDR bytes), -EPROTO
- * (unknown version or type, or a payload longer than max_len). */
+ * (unknown version or type, nonzero reserved bytes, or a payload longer than
+ * max_len). */
 int sp__unpack(const uint8_t *in, size_t avail, uint64_t max_len, struct sp__frame *f);
 
 #endif
