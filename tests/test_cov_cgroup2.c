@@ -1,0 +1,195 @@
+/* cgroup paths left out by tests/test_cgroup.c and tests/test_cov_cgroup.c:
+ * a caller without a usable cgroup gets -ENODEV with the reason, a memory
+ * limit raised above the v1 swap limit (the kernel wants memsw >= limit at
+ * every moment, so the order of the two writes flips) and removed again,
+ * and the stale sweep of a v1 freezer cgroup whose memory twin is already
+ * gone, with a live process inside. Everything is real and below this
+ * process's own cgroups, and removed again whatever the outcome. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../chaos/cgroup.h"
+
+#ifdef SP_COVERAGE
+void __gcov_dump(void);
+#endif
+
+static struct chaos_cg_env env;
+static int have_cg;
+static struct chaos_cg *run;
+static pid_t sleeper_pid;
+static char stale_dir[sizeof(env.freezer_dir) + 64];
+
+static void child_exit(int code)
+{
+#ifdef SP_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(code);
+}
+
+#define SKIP_WITHOUT_CG()                                                                  \
+	do {                                                                               \
+		if (!have_cg) {                                                            \
+			print_message("skipped: no writable memory cgroup: %s\n", env.why);  \
+			skip();                                                            \
+		}                                                                          \
+	} while (0)
+
+/* Whatever a test left: its sleeper, its run, its stale directory. */
+static int cleanup(void **state)
+{
+	unsigned n = 0;
+
+	(void)state;
+	if (sleeper_pid > 0) {
+		kill(sleeper_pid, SIGKILL);
+		waitpid(sleeper_pid, NULL, 0);
+		sleeper_pid = 0;
+	}
+	if (run)
+		chaos_cg_destroy(run, &n);
+	run = NULL;
+	if (stale_dir[0])
+		rmdir(stale_dir);
+	stale_dir[0] = '\0';
+	return 0;
+}
+
+static uint64_t read_u64(const char *dir, const char *file)
+{
+	char path[sizeof(env.mem_dir) + 128], buf[64] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+/* Without a usable cgroup nothing is created, and the reason is passed on. */
+static void test_no_usable_cgroup(void **state)
+{
+	struct chaos_cg_env none;
+	struct chaos_cg *r = (struct chaos_cg *)&none;
+	unsigned removed = 7;
+
+	(void)state;
+	memset(&none, 0, sizeof(none));
+	none.version = CHAOS_CG_NONE;
+	snprintf(none.why, sizeof(none.why), "memory controller not delegated");
+	assert_int_equal(chaos_cg_run_create(&none, &r), -ENODEV);
+	assert_null(r);
+	assert_string_equal(chaos_cg_last_error(), "no usable cgroup: memory controller not delegated");
+	assert_int_equal(chaos_cg_sweep_stale(&none, &removed), -ENODEV);
+	assert_int_equal(removed, 0);
+}
+
+/* Raising a limit above the current swap limit, then removing it. */
+static void test_limit_up_and_off(void **state)
+{
+	const char *dir;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	if (env.version != CHAOS_CG_V1 || !env.has_memsw) {
+		print_message("skipped: needs v1 with memory.memsw.limit_in_bytes\n");
+		skip();
+	}
+	assert_int_equal(chaos_cg_run_create(&env, &run), 0);
+	dir = chaos_cg_dir(run);
+	assert_int_equal(chaos_cg_set_limit(run, 32 << 20), 0);
+	assert_int_equal(read_u64(dir, "memory.limit_in_bytes"), 32 << 20);
+	assert_int_equal(read_u64(dir, "memory.memsw.limit_in_bytes"), 32 << 20);
+	/* Up: memsw must go first, or the kernel refuses the limit. */
+	assert_int_equal(chaos_cg_set_limit(run, 256 << 20), 0);
+	assert_int_equal(read_u64(dir, "memory.limit_in_bytes"), 256 << 20);
+	assert_int_equal(read_u64(dir, "memory.memsw.limit_in_bytes"), 256 << 20);
+	/* 0 means no limit: both read back as the kernel's maximum. */
+	assert_int_equal(chaos_cg_set_limit(run, 0), 0);
+	assert_true(read_u64(dir, "memory.limit_in_bytes") > (1ULL << 40));
+	assert_true(read_u64(dir, "memory.memsw.limit_in_bytes") > (1ULL << 40));
+}
+
+/* A freezer cgroup of a dead controller whose memory cgroup is already gone
+ * is swept too: its process is killed and the directory removed. */
+static void test_sweep_freezer_only(void **state)
+{
+	char path[sizeof(stale_dir) + 32], me[32];
+	unsigned removed = 9;
+	struct stat st;
+	int fd, status = 0;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	if (env.version != CHAOS_CG_V1 || !env.freezer_dir[0]) {
+		print_message("skipped: needs a writable v1 freezer hierarchy\n");
+		skip();
+	}
+	/* Our PID with a start time that is not ours: a dead owner, the
+	 * way a reused PID looks. */
+	snprintf(stale_dir, sizeof(stale_dir), "%s/chaos.%d.1.%d", env.freezer_dir, (int)getpid(),
+		 4242);
+	assert_int_equal(mkdir(stale_dir, 0755), 0);
+	fflush(NULL);
+	sleeper_pid = fork();
+	assert_true(sleeper_pid >= 0);
+	if (sleeper_pid == 0) {
+		sleep(60);
+		child_exit(0);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.procs", stale_dir);
+	snprintf(me, sizeof(me), "%d", (int)sleeper_pid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, me, strlen(me)), (ssize_t)strlen(me));
+	close(fd);
+
+	assert_int_equal(chaos_cg_sweep_stale(&env, &removed), 0);
+	/* Only memory run cgroups are counted; this one had none. */
+	assert_int_equal(removed, 0);
+	assert_int_equal(stat(stale_dir, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	stale_dir[0] = '\0';
+	assert_int_equal(waitpid(sleeper_pid, &status, 0), sleeper_pid);
+	sleeper_pid = 0;
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	have_cg = chaos_cg_detect(&env) == 0 && env.version != CHAOS_CG_NONE;
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_no_usable_cgroup, cleanup),
+	    cmocka_unit_test_teardown(test_limit_up_and_off, cleanup),
+	    cmocka_unit_test_teardown(test_sweep_freezer_only, cleanup),
+	};
+
+	return cmocka_run_group_tests(tests, setup, cleanup);
+}
