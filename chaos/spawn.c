@@ -14,6 +14,7 @@
 
 #ifdef SP_COVERAGE
 void __gcov_dump(void);
+void __gcov_reset(void);
 #endif
 
 static void child_exit(int code)
@@ -61,8 +62,10 @@ static void child_main(const struct chaos_spawn_opts *o, int sync_rd, int err_wr
 	if (n != 1)
 		child_exit(127);
 #ifdef SP_COVERAGE
-	/* exec discards the counters of the code that ran in this child. */
+	/* exec discards the counters of the code that ran in this child;
+	 * reset them so that a failed exec's exit path is written again. */
 	__gcov_dump();
+	__gcov_reset();
 #endif
 	execvpe(o->argv[0], o->argv, o->envp);
 fail:
