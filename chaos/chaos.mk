@@ -22,3 +22,13 @@ $(B)/chaos: $(B)/obj/chaos/main.o $(B)/libchaoscore.a $(B)/libsafepool.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
 
 ALL_BINS += $(B)/chaos
+
+# The CLI and its manual page. The pool's rules install the library and
+# safepool(3).
+install:: $(B)/chaos
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(B)/chaos $(DESTDIR)$(BINDIR)/chaos
+	install -m 644 man/chaos.1 $(DESTDIR)$(MANDIR)/man1/chaos.1
+
+uninstall::
+	rm -f $(DESTDIR)$(BINDIR)/chaos $(DESTDIR)$(MANDIR)/man1/chaos.1

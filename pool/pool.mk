@@ -33,9 +33,12 @@ install:: $(B)/libsafepool.a $(B)/libsafepool.so $(B)/safepool.pc
 	ln -sf libsafepool.so.0 $(DESTDIR)$(LIBDIR)/libsafepool.so
 	install -m 644 pool/include/safepool.h $(DESTDIR)$(INCDIR)/safepool.h
 	install -m 644 $(B)/safepool.pc $(DESTDIR)$(LIBDIR)/pkgconfig/safepool.pc
+	install -d $(DESTDIR)$(MANDIR)/man3
+	install -m 644 man/safepool.3 $(DESTDIR)$(MANDIR)/man3/safepool.3
 
 uninstall::
 	rm -f $(DESTDIR)$(LIBDIR)/libsafepool.a $(DESTDIR)$(LIBDIR)/libsafepool.so \
 	      $(DESTDIR)$(LIBDIR)/libsafepool.so.0 \
 	      $(DESTDIR)$(LIBDIR)/libsafepool.so.$(POOL_VERSION) \
-	      $(DESTDIR)$(INCDIR)/safepool.h $(DESTDIR)$(LIBDIR)/pkgconfig/safepool.pc
+	      $(DESTDIR)$(INCDIR)/safepool.h $(DESTDIR)$(LIBDIR)/pkgconfig/safepool.pc \
+	      $(DESTDIR)$(MANDIR)/man3/safepool.3

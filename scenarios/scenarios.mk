@@ -28,3 +28,22 @@ $(B)/tests/test_kit: | $(B)/chaos-task $(TGT_BINS)
 .PHONY: kit-check
 kit-check: $(B)/chaos-task $(TGT_BINS)
 	CHAOS_BUILD=$(abspath $(B)) tests/kit/run
+
+# Installed layout: chaos and chaos-task in $(BINDIR); adapters, the Python
+# task kit, the suites and the baselines in $(PREFIX)/share/chaos/scenarios,
+# where scenarios/targets.c looks for them next to an installed chaos.
+CHAOS_SHARE = $(DESTDIR)$(PREFIX)/share/chaos/scenarios
+SCRIPT_TGTS = $(filter-out %.c,$(wildcard scenarios/targets/*))
+
+install:: $(B)/chaos-task $(TGT_BINS)
+	install -d $(DESTDIR)$(BINDIR) $(CHAOS_SHARE)/targets $(CHAOS_SHARE)/kit \
+		$(CHAOS_SHARE)/expected $(CHAOS_SHARE)/seed $(CHAOS_SHARE)/oom $(CHAOS_SHARE)/schedules
+	install -m 755 $(B)/chaos-task $(DESTDIR)$(BINDIR)/chaos-task
+	install -m 755 $(SCRIPT_TGTS) $(TGT_BINS) $(CHAOS_SHARE)/targets/
+	install -m 644 scenarios/kit/*.py $(CHAOS_SHARE)/kit/
+	install -m 644 scenarios/expected/* $(CHAOS_SHARE)/expected/
+	for s in seed oom schedules; do install -m 644 scenarios/$$s/*.ini $(CHAOS_SHARE)/$$s/; done
+
+uninstall::
+	rm -f $(DESTDIR)$(BINDIR)/chaos-task
+	rm -rf $(DESTDIR)$(PREFIX)/share/chaos
