@@ -779,11 +779,12 @@ static void death_status(struct worker *w, json_t *o)
 	/* A worker is not our child: its status lives in its zombie's
 	 * /proc/PID/stat until its parent reaps it, and after that (Linux
 	 * 6.15+) in the pidfd's exit info, which the kernel fills in at the
-	 * reap. Between the two reads the parent may reap it, so try both a
-	 * few times. */
-	for (int tries = 0; tries < 5 && !found; tries++) {
+	 * reap. Between the two reads the parent may reap it, so try both
+	 * again, briefly: the reap completes within microseconds, and the
+	 * death's timestamp waits for this (at most 2 ms in all). */
+	for (int tries = 0; tries < 40 && !found; tries++) {
 		if (tries)
-			nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+			nanosleep(&(struct timespec){.tv_nsec = 50000}, NULL);
 		found = chaos_pidfd_exit_status(w->pidfd, &status) == 0 ||
 			(chaos_proc_exit_status(w->pid, &state, &status) == 0 && state == 'Z' &&
 			 chaos_pidfd_pid(w->pidfd, &still) == 0 && still == w->pid);
