@@ -201,38 +201,38 @@ int cg__proc_cgroup_path(pid_t pid, const char *want, char *out, size_t outsz)
 	return cg__find_cgroup_path(text, want, out, outsz);
 }
 
+/* One decimal field of a run name at *s that ends in term: its value in
+ * *v, and *s moved past term. Signs and blanks, which strtoull would
+ * silently accept, are refused. */
+static int run_name_field(const char **s, char term, unsigned long long *v)
+{
+	char *end;
+
+	if (**s < '0' || **s > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(*s, &end, 10);
+	if (errno || *end != term)
+		return -EINVAL;
+	*s = end + 1;
+	return 0;
+}
+
 int cg__parse_run_name(const char *name, pid_t *pid, unsigned long long *starttime,
 		       unsigned long *seq)
 {
-	unsigned long long p, st;
-	unsigned long sq;
-	char *end;
+	unsigned long long p, st, sq;
 
 	if (strncmp(name, "chaos.", 6) != 0)
 		return -EINVAL;
 	name += 6;
-	/* Reject signs and blanks that strtoull would silently accept. */
-	if (*name < '0' || *name > '9')
-		return -EINVAL;
-	errno = 0;
-	p = strtoull(name, &end, 10);
-	if (errno || *end != '.' || p == 0 || p > INT32_MAX)
-		return -EINVAL;
-	name = end + 1;
-	if (*name < '0' || *name > '9')
-		return -EINVAL;
-	st = strtoull(name, &end, 10);
-	if (errno || *end != '.')
-		return -EINVAL;
-	name = end + 1;
-	if (*name < '0' || *name > '9')
-		return -EINVAL;
-	sq = strtoul(name, &end, 10);
-	if (errno || *end != '\0')
+	if (run_name_field(&name, '.', &p) || p == 0 || p > INT32_MAX ||
+	    run_name_field(&name, '.', &st) || run_name_field(&name, '\0', &sq) ||
+	    (unsigned long)sq != sq)
 		return -EINVAL;
 	*pid = (pid_t)p;
 	*starttime = st;
-	*seq = sq;
+	*seq = (unsigned long)sq;
 	return 0;
 }
 

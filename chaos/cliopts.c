@@ -119,18 +119,35 @@ static struct chaos_fault *add_fault(struct chaos_scenario *sc, enum chaos_fault
 	return nf;
 }
 
+/* Copy the option value v into buf (len bytes) to be cut up there;
+ * -EINVAL when it does not fit. */
+static int copy_arg(const char *v, char *buf, size_t len)
+{
+	if (strlen(v) >= len)
+		return -EINVAL;
+	strcpy(buf, v);
+	return 0;
+}
+
+/* Cut s at its first sep: the part after it, or NULL when there is none. */
+static char *cut_at(char *s, int sep)
+{
+	char *p = strchr(s, sep);
+
+	if (p)
+		*p++ = '\0';
+	return p;
+}
+
 /* "TASK[+DELAY]" */
 static int parse_on_start(const char *v, struct chaos_fault *f)
 {
 	char buf[64];
 	char *plus;
 
-	if (strlen(v) >= sizeof(buf))
+	if (copy_arg(v, buf, sizeof(buf)))
 		return -EINVAL;
-	strcpy(buf, v);
-	plus = strchr(buf, '+');
-	if (plus)
-		*plus++ = '\0';
+	plus = cut_at(buf, '+');
 	if (parse_u32_arg(buf, &f->task))
 		return -EINVAL;
 	return plus ? chaos_parse_time_ms(plus, &f->delay_ms) : 0;
@@ -142,14 +159,8 @@ static int parse_at(const char *v, struct chaos_fault *f)
 	char buf[64];
 	char *at;
 
-	if (strlen(v) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, v);
-	at = strchr(buf, '@');
-	if (!at)
-		return -EINVAL;
-	*at++ = '\0';
-	if (parse_u32_arg(buf, &f->worker))
+	if (copy_arg(v, buf, sizeof(buf)) || !(at = cut_at(buf, '@')) ||
+	    parse_u32_arg(buf, &f->worker))
 		return -EINVAL;
 	return chaos_parse_time_ms(at, &f->delay_ms);
 }
@@ -161,9 +172,8 @@ static int parse_every(const char *v, struct chaos_fault *f)
 	char *tok, *save = NULL;
 	int first = 1;
 
-	if (strlen(v) >= sizeof(buf))
+	if (copy_arg(v, buf, sizeof(buf)))
 		return -EINVAL;
-	strcpy(buf, v);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (first) {
 			if (chaos_parse_time_ms(tok, &f->interval_ms) || f->interval_ms == 0)
@@ -188,17 +198,8 @@ static int parse_pressure(const char *v, struct chaos_fault *f)
 	char buf[96];
 	char *at, *plus;
 
-	if (strlen(v) >= sizeof(buf))
+	if (copy_arg(v, buf, sizeof(buf)) || !(at = cut_at(buf, '@')) || !(plus = cut_at(at, '+')))
 		return -EINVAL;
-	strcpy(buf, v);
-	at = strchr(buf, '@');
-	if (!at)
-		return -EINVAL;
-	*at++ = '\0';
-	plus = strchr(at, '+');
-	if (!plus)
-		return -EINVAL;
-	*plus++ = '\0';
 	if (chaos_parse_size(buf, &f->bytes) || f->bytes == 0)
 		return -EINVAL;
 	if (chaos_parse_time_ms(at, &f->delay_ms) || chaos_parse_time_ms(plus, &f->duration_ms))

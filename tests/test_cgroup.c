@@ -26,65 +26,16 @@
 
 #include "../chaos/cgroup.h"
 #include "../chaos/cgroup_internal.h"
+#include "util/testutil.h"
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#define CHILD_EXIT(code) (__gcov_dump(), _exit(code))
-#else
-#define CHILD_EXIT(code) _exit(code)
-#endif
 
 static struct chaos_cg_env env;
 static int have_cg;
 
 /* Skip an integration test, saying why, when there is no usable cgroup. */
-#define NEED_CGROUP()                                                                              \
-	do {                                                                                       \
-		if (!have_cg) {                                                                    \
-			print_message("skip: no writable memory cgroup: %s\n", env.why);           \
-			skip();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define NEED_CGROUP() TU_SKIP_UNLESS(have_cg, "skip: no writable memory cgroup: %s\n", env.why)
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for our child pid at most ms; returns 0 with *status, or -ETIMEDOUT
- * (the child is then SIGKILLed and reaped so that no test leaks it). */
-static int wait_child(pid_t pid, unsigned ms, int *status)
-{
-	int64_t deadline = now_ms() + ms;
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
-
-		if (left <= 0) {
-			syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-			waitpid(pid, status, 0);
-			ret = -ETIMEDOUT;
-			break;
-		}
-		if (poll(&p, 1, (int)left) > 0) {
-			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-				;
-			break;
-		}
-	}
-	close(fd);
-	return ret;
-}
 
 /* Fork a child that blocks until released (so that it can be attached
  * before it runs fn), then runs fn and exits with its value. */
@@ -105,8 +56,8 @@ static struct held fork_held(int (*fn)(void))
 	if (h.pid == 0) {
 		close(p[1]);
 		if (read(p[0], &c, 1) != 1)
-			CHILD_EXIT(99);
-		CHILD_EXIT(fn());
+			tu_child_exit(99);
+		tu_child_exit(fn());
 	}
 	close(p[0]);
 	h.go = p[1];
@@ -149,7 +100,7 @@ static int do_tree(void)
 		pid_t p = fork();
 
 		if (p == 0)
-			CHILD_EXIT(do_sleep());
+			tu_child_exit(do_sleep());
 	}
 	return do_sleep();
 }
@@ -164,7 +115,7 @@ static int dir_exists(const char *dir)
 /* Poll chaos_cg_pids until it reports want processes (bounded). */
 static size_t wait_npids(struct chaos_cg *cg, size_t want, unsigned ms)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = tu_now_ms() + ms;
 	pid_t pids[64];
 	size_t n = 0;
 
@@ -173,7 +124,7 @@ static size_t wait_npids(struct chaos_cg *cg, size_t want, unsigned ms)
 		if (n == want)
 			break;
 		usleep(5000);
-	} while (now_ms() < deadline);
+	} while (tu_now_ms() < deadline);
 	return n;
 }
 
@@ -357,9 +308,9 @@ static void test_create_attach_contains(void **state)
 	assert_int_equal(chaos_cg_destroy(run, &removed), 0);
 	assert_true(removed >= 2);
 	assert_false(dir_exists(run_dir));
-	assert_int_equal(wait_child(a.pid, 5000, &st), 0);
+	assert_int_equal(tu_wait_status(a.pid, 5000, &st), 0);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	assert_int_equal(wait_child(b.pid, 5000, &st), 0);
+	assert_int_equal(tu_wait_status(b.pid, 5000, &st), 0);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 }
 
@@ -387,7 +338,7 @@ static void test_real_oom_kill(void **state)
 	h = fork_held(do_hog);
 	assert_int_equal(chaos_cg_attach(child, h.pid), 0);
 	release(&h);
-	assert_int_equal(wait_child(h.pid, 30000, &st), 0);
+	assert_int_equal(tu_wait_status(h.pid, 30000, &st), 0);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGKILL);
 
@@ -436,7 +387,7 @@ static void test_kill_all_tree(void **state)
 	assert_int_equal(n, 0);
 	/* Every process of the tree died of SIGKILL. */
 	for (i = 0; i < 4; i++) {
-		assert_int_equal(wait_child(pids[i], 5000, &st), 0);
+		assert_int_equal(tu_wait_status(pids[i], 5000, &st), 0);
 		assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	}
 	assert_int_equal(chaos_cg_destroy(run, &removed), 0);
@@ -475,7 +426,7 @@ static void test_destroy_run_with_children(void **state)
 	assert_int_equal(chaos_cg_destroy(w1, &removed), 0);
 	assert_int_equal(removed, 1);
 	assert_false(dir_exists(w1_dir));
-	assert_int_equal(wait_child(c.pid, 5000, &st), 0);
+	assert_int_equal(tu_wait_status(c.pid, 5000, &st), 0);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	assert_true(dir_exists(run_dir));
 
@@ -483,9 +434,9 @@ static void test_destroy_run_with_children(void **state)
 	/* run and w0, plus the "main" leaf on v2. */
 	assert_int_equal(removed, env.version == CHAOS_CG_V2 ? 3 : 2);
 	assert_false(dir_exists(run_dir));
-	assert_int_equal(wait_child(a.pid, 5000, &st), 0);
+	assert_int_equal(tu_wait_status(a.pid, 5000, &st), 0);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	assert_int_equal(wait_child(b.pid, 5000, &st), 0);
+	assert_int_equal(tu_wait_status(b.pid, 5000, &st), 0);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 }
 
@@ -514,8 +465,8 @@ static void test_sweep_stale(void **state)
 	dead = fork();
 	assert_true(dead >= 0);
 	if (dead == 0)
-		CHILD_EXIT(0);
-	assert_int_equal(wait_child(dead, 5000, &st), 0);
+		tu_child_exit(0);
+	assert_int_equal(tu_wait_status(dead, 5000, &st), 0);
 	snprintf(leaf, sizeof(leaf), "chaos.%d.12345.7", (int)dead);
 	snprintf(run_dir, sizeof(run_dir), "%s/%s", env.mem_dir, leaf);
 	snprintf(w_dir, sizeof(w_dir), "%s/w0", run_dir);
@@ -544,7 +495,7 @@ static void test_sweep_stale(void **state)
 	if (frz_dir[0])
 		assert_false(dir_exists(frz_dir));
 	assert_true(dir_exists(live_dir));
-	assert_int_equal(wait_child(h.pid, 5000, &st), 0);
+	assert_int_equal(tu_wait_status(h.pid, 5000, &st), 0);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	assert_int_equal(rmdir(live_dir), 0);
 }

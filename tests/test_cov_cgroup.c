@@ -24,9 +24,7 @@
 #include "../chaos/cgroup.h"
 #include "../chaos/cgroup_internal.h"
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "util/testutil.h"
 
 static struct chaos_cg_env env;
 static int have_cg;
@@ -36,14 +34,6 @@ static int have_cg;
 static pid_t kids[4];
 static struct chaos_cg *run;
 
-static void child_exit(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
-
 /* A child that sleeps until killed (bounded: 60 s). */
 static pid_t sleeper(void)
 {
@@ -52,7 +42,7 @@ static pid_t sleeper(void)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		sleep(60);
-		child_exit(0);
+		tu_child_exit(0);
 	}
 	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
 		if (kids[i] == 0) {
@@ -81,12 +71,7 @@ static int cleanup(void **state)
 }
 
 #define SKIP_WITHOUT_CG()                                                                  \
-	do {                                                                               \
-		if (!have_cg) {                                                            \
-			print_message("skipped: no writable memory cgroup: %s\n", env.why);  \
-			skip();                                                            \
-		}                                                                          \
-	} while (0)
+	TU_SKIP_UNLESS(have_cg, "skipped: no writable memory cgroup: %s\n", env.why)
 
 /* libcgroup reports its own codes; callers get -errno values. */
 static void test_lcg_errno(void **state)
@@ -147,7 +132,7 @@ static void test_pids_overflow_and_gone(void **state)
 	gone = fork();
 	assert_true(gone >= 0);
 	if (gone == 0)
-		child_exit(0);
+		tu_child_exit(0);
 	assert_int_equal(waitpid(gone, &status, 0), gone);
 	assert_int_equal(chaos_cg_contains(run, gone), 0);
 	assert_int_equal(chaos_cg_contains(run, a), 1);
@@ -183,7 +168,7 @@ static void test_kill_member(void **state)
 	gone = fork();
 	assert_true(gone >= 0);
 	if (gone == 0)
-		child_exit(0);
+		tu_child_exit(0);
 	assert_int_equal(waitpid(gone, &status, 0), gone);
 	assert_int_equal(cg__kill_member(gone, "memory", chaos_cg_name(run)), 0);
 }

@@ -24,9 +24,7 @@
 
 #include "../chaos/cgroup.h"
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "util/testutil.h"
 
 static struct chaos_cg_env env;
 static int have_cg;
@@ -34,21 +32,8 @@ static struct chaos_cg *run;
 static pid_t sleeper_pid;
 static char stale_dir[sizeof(env.freezer_dir) + 64];
 
-static void child_exit(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
-
 #define SKIP_WITHOUT_CG()                                                                  \
-	do {                                                                               \
-		if (!have_cg) {                                                            \
-			print_message("skipped: no writable memory cgroup: %s\n", env.why);  \
-			skip();                                                            \
-		}                                                                          \
-	} while (0)
+	TU_SKIP_UNLESS(have_cg, "skipped: no writable memory cgroup: %s\n", env.why)
 
 /* Whatever a test left: its sleeper, its run, its stale directory. */
 static int cleanup(void **state)
@@ -155,7 +140,7 @@ static void test_sweep_freezer_only(void **state)
 	assert_true(sleeper_pid >= 0);
 	if (sleeper_pid == 0) {
 		sleep(60);
-		child_exit(0);
+		tu_child_exit(0);
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.procs", stale_dir);
 	snprintf(me, sizeof(me), "%d", (int)sleeper_pid);

@@ -27,23 +27,12 @@
 
 #include "../chaos/cgroup.h"
 #include "../chaos/cliopts.h"
-
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "util/testutil.h"
 
 static char chaos_bin[PATH_MAX];
 static char src_root[PATH_MAX];
 static char tmpdir[] = "/tmp/test_cov_cli.XXXXXX";
 static int have_cg;
-
-static void child_exit(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
 
 /* ---- option parsing ---------------------------------------------------------- */
 
@@ -174,84 +163,21 @@ static void test_option_values(void **state)
 
 /* ---- the CLI ------------------------------------------------------------------- */
 
-struct cli {
-	int code;
-	char out[16384];
-	char err[16384];
-};
-
-static void slurp(const char *path, char *buf, size_t len)
-{
-	ssize_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	buf[0] = '\0';
-	if (fd < 0)
-		return;
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-}
+/* The CLI runs from the source tree; its output goes to tmpdir. */
+static const struct tu_cli_env cli_env = {chaos_bin, src_root, tmpdir};
 
 /* Run the CLI from the source tree with args (NULL-terminated, without
  * argv[0]), with PATH set to path when not NULL; at most 60 s. */
-static void run_cli(struct cli *r, const char *path, char **args)
+static void run_cli(struct tu_cli *r, const char *path, char **args)
 {
-	char *argv[32], outp[PATH_MAX], errp[PATH_MAX];
-	struct pollfd p;
-	int pidfd, status = 0, n = 0;
-	pid_t pid;
-
-	argv[n++] = chaos_bin;
-	while (args[n - 1] && n < 31) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
-	snprintf(outp, sizeof(outp), "%s/stdout", tmpdir);
-	snprintf(errp, sizeof(errp), "%s/stderr", tmpdir);
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || chdir(src_root) < 0)
-			child_exit(126);
-		if (path)
-			setenv("PATH", path, 1);
-		execv(chaos_bin, argv);
-		child_exit(127);
-	}
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	assert_true(pidfd >= 0);
-	p.fd = pidfd;
-	p.events = POLLIN;
-	if (poll(&p, 1, 60000) <= 0) {
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		waitpid(pid, NULL, 0);
-		close(pidfd);
-		fail_msg("chaos %s did not finish within 60 s", args[0]);
-	}
-	close(pidfd);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	slurp(outp, r->out, sizeof(r->out));
-	slurp(errp, r->err, sizeof(r->err));
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-	if (!strstr(hay, needle))
-		fail_msg("expected '%s' in:\n%s", needle, hay);
+	tu_run_cli(&cli_env, r, path, 60000, -1, args);
 }
 
 /* A shipped target whose tool is not installed is a SKIP with the reason,
  * exit code 3, and nothing runs. */
 static void test_target_unavailable(void **state)
 {
-	struct cli *r = malloc(sizeof(*r));
+	struct tu_cli *r = malloc(sizeof(*r));
 	char out[PATH_MAX], hist[PATH_MAX + 32];
 
 	(void)state;
@@ -261,8 +187,8 @@ static void test_target_unavailable(void **state)
 		(char *[]){"run", "scenarios/seed/baseline.ini", "--target", "gnu-parallel", "--out",
 			   out, NULL});
 	assert_int_equal(r->code, 3);
-	assert_contains(r->out, "baseline on gnu-parallel: SKIP (");
-	assert_contains(r->out, "parallel not installed");
+	tu_assert_contains(r->out, "baseline on gnu-parallel: SKIP (");
+	tu_assert_contains(r->out, "parallel not installed");
 	snprintf(hist, sizeof(hist), "%s/history.jsonl", out);
 	assert_int_equal(access(hist, F_OK), -1);
 	free(r);
@@ -290,7 +216,7 @@ static void copy_prefix(const char *from, const char *to, off_t len)
  * cut short; the complete history still passes. */
 static void test_check_truncated(void **state)
 {
-	struct cli *r = malloc(sizeof(*r));
+	struct tu_cli *r = malloc(sizeof(*r));
 	char out[PATH_MAX], hist[PATH_MAX + 32], cut[PATH_MAX + 32];
 	struct stat st;
 
@@ -306,7 +232,7 @@ static void test_check_truncated(void **state)
 		(char *[]){"run", "scenarios/seed/baseline.ini", "--target", "safepool", "--out", out,
 			   NULL});
 	assert_int_equal(r->code, 0);
-	assert_contains(r->out, "baseline on safepool: PASS");
+	tu_assert_contains(r->out, "baseline on safepool: PASS");
 
 	snprintf(hist, sizeof(hist), "%s/history.jsonl", out);
 	snprintf(cut, sizeof(cut), "%s/cut.jsonl", tmpdir);
@@ -328,8 +254,8 @@ static void test_check_truncated(void **state)
 	}
 	run_cli(r, NULL, (char *[]){"check", "scenarios/seed/baseline.ini", cut, NULL});
 	assert_int_equal(r->code, 1);
-	assert_contains(r->out, "baseline on recorded: FAIL");
-	assert_contains(r->out, "note: history cut short after line");
+	tu_assert_contains(r->out, "baseline on recorded: FAIL");
+	tu_assert_contains(r->out, "note: history cut short after line");
 
 	run_cli(r, NULL, (char *[]){"check", "scenarios/seed/baseline.ini", hist, NULL});
 	assert_int_equal(r->code, 0);
@@ -339,7 +265,7 @@ static void test_check_truncated(void **state)
 /* The history of a run the environment could not host checks as SKIP. */
 static void test_check_skipped(void **state)
 {
-	struct cli *r = malloc(sizeof(*r));
+	struct tu_cli *r = malloc(sizeof(*r));
 	char path[PATH_MAX + 32];
 	static const char text[] =
 	    "{\"t\":0.0,\"ev\":\"run\",\"version\":1,\"name\":\"baseline\",\"target\":\"x\","
@@ -361,53 +287,20 @@ static void test_check_skipped(void **state)
 	close(fd);
 	run_cli(r, NULL, (char *[]){"check", "scenarios/seed/baseline.ini", path, NULL});
 	assert_int_equal(r->code, 3);
-	assert_contains(r->out, "baseline on recorded: SKIP");
-	assert_contains(r->out, "note: scenario needs memory limits");
+	tu_assert_contains(r->out, "baseline on recorded: SKIP");
+	tu_assert_contains(r->out, "note: scenario needs memory limits");
 	free(r);
 }
 
 /* ---- setup ----------------------------------------------------------------------- */
 
-static int has_seed(const char *dir)
-{
-	char p[PATH_MAX + 64];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "%s/scenarios/seed/baseline.ini", dir);
-	return stat(p, &st) == 0;
-}
-
 static int setup(void **state)
 {
 	struct chaos_cg_env env;
-	char exe[PATH_MAX], dir[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	(void)state;
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	/* This program is <build>/tests/test_cov_cli; the CLI is <build>/chaos. */
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	snprintf(chaos_bin, sizeof(chaos_bin), "%.*s/chaos", PATH_MAX - 16, exe);
-	if (access(chaos_bin, X_OK) < 0) {
-		fprintf(stderr, "test_cov_cli: %s: %s\n", chaos_bin, strerror(errno));
-		return -1;
-	}
-	snprintf(dir, sizeof(dir), "%s", exe);
-	while (!has_seed(dir)) {
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir) {
-			fprintf(stderr, "test_cov_cli: no source tree above %s\n", exe);
-			return -1;
-		}
-		*slash = '\0';
-	}
-	snprintf(src_root, sizeof(src_root), "%s", dir);
-	if (!mkdtemp(tmpdir))
+	if (tu_cli_setup(chaos_bin, sizeof(chaos_bin), src_root, sizeof(src_root),
+			 "scenarios/seed/baseline.ini", tmpdir))
 		return -1;
 	have_cg = chaos_cg_detect(&env) == 0 && env.version != CHAOS_CG_NONE;
 	return 0;
@@ -415,11 +308,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rm_rf(tmpdir);
 }
 
 int main(void)

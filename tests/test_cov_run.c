@@ -41,10 +41,7 @@
 
 #include "../chaos/cgroup.h"
 #include "../chaos/run.h"
-
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "util/testutil.h"
 
 #define NOBODY 65534
 
@@ -54,164 +51,36 @@ static char outroot[] = "/tmp/test_cov_run.XXXXXX";
 static struct chaos_cg_env cgenv;
 static int have_cg;
 
-/* Leave a forked child of a test, keeping its coverage data. */
-static void child_exit(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
-
 #define SKIP_WITHOUT_CG()                                                                  \
-	do {                                                                               \
-		if (!have_cg) {                                                            \
-			print_message("skipped: no writable memory cgroup (%s)\n", cgenv.why); \
-			skip();                                                            \
-		}                                                                          \
-	} while (0)
-
-/* ---- history ------------------------------------------------------------- */
-
-struct hist {
-	json_t **ev;
-	size_t n;
-};
-
-static void hist_load(const char *path, struct hist *h)
-{
-	char line[1 << 16];
-	FILE *f = fopen(path, "r");
-
-	memset(h, 0, sizeof(*h));
-	if (!f)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t e;
-		json_t *o = json_loads(line, 0, &e);
-
-		if (!o)
-			fail_msg("%s: not JSON: %s", path, line);
-		h->ev = realloc(h->ev, (h->n + 1) * sizeof(*h->ev));
-		assert_non_null(h->ev);
-		h->ev[h->n++] = o;
-	}
-	fclose(f);
-}
-
-static void hist_free(struct hist *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		json_decref(h->ev[i]);
-	free(h->ev);
-	memset(h, 0, sizeof(*h));
-}
-
-static const char *sval(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-static long long ival(json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
-/* The k-th event named ev whose field key (if given) contains text. */
-static json_t *hist_find(const struct hist *h, const char *ev, const char *key, const char *text,
-			 size_t k)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		if (strcmp(sval(h->ev[i], "ev"), ev))
-			continue;
-		if (key && !strstr(sval(h->ev[i], key), text))
-			continue;
-		if (k-- == 0)
-			return h->ev[i];
-	}
-	return NULL;
-}
-
-static size_t hist_count(const struct hist *h, const char *ev, const char *key, const char *text)
-{
-	size_t n = 0;
-
-	while (hist_find(h, ev, key, text, n))
-		n++;
-	return n;
-}
-
-static void assert_event(const struct hist *h, const char *ev, const char *key, const char *text)
-{
-	if (!hist_find(h, ev, key, text, 0))
-		fail_msg("no '%s' event with %s containing '%s'", ev, key ? key : "-",
-			 text ? text : "-");
-}
+	TU_SKIP_UNLESS(have_cg, "skipped: no writable memory cgroup (%s)\n", cgenv.why)
 
 /* ---- leftovers ------------------------------------------------------------- */
 
 /* Run cgroups of this process below its own memory cgroup. */
 static unsigned own_run_cgroups(void)
 {
-	char prefix[64];
-	struct dirent *de;
-	unsigned n = 0;
-	DIR *d;
+	int n;
 
 	if (!have_cg)
 		return 0;
-	d = opendir(cgenv.mem_dir);
-	assert_non_null(d);
-	snprintf(prefix, sizeof(prefix), "chaos.%d.", (int)getpid());
-	while ((de = readdir(d)) != NULL)
-		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
-	closedir(d);
-	return n;
-}
-
-/* Is pid alive and not a zombie? */
-static int pid_running(pid_t pid)
-{
-	char path[64], buf[512], *r;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	r = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	if (!r)
-		return 0;
-	r = strrchr(buf, ')');
-	return r && r[2] != 'Z' && r[2] != 'X';
+	n = tu_own_run_cgroups(cgenv.mem_dir);
+	assert_true(n >= 0);
+	return (unsigned)n;
 }
 
 /* No process named by a spawn or worker event still runs in a run cgroup,
  * and no run cgroup of this process is left. */
-static void assert_nothing_left(const struct hist *h)
+static void assert_nothing_left(const struct tu_hist *h)
 {
 	for (size_t i = 0; i < h->n; i++) {
-		const char *ev = sval(h->ev[i], "ev");
-		pid_t pid = (pid_t)ival(h->ev[i], "pid");
-		char path[64], cg[2048] = "";
-		FILE *f;
+		const char *ev = tu_sval(h->ev[i], "ev");
+		pid_t pid = (pid_t)tu_ival(h->ev[i], "pid");
 
-		if ((strcmp(ev, "spawn") && strcmp(ev, "worker")) || pid <= 0 || !pid_running(pid))
+		if ((strcmp(ev, "spawn") && strcmp(ev, "worker")) || pid <= 0 || !tu_pid_running(pid))
 			continue;
 		/* The PID may have been reused by an unrelated process; only
-		 * one still in a run cgroup (or a child of ours) is the run's. */
-		snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-		f = fopen(path, "r");
-		if (f) {
-			size_t n = fread(cg, 1, sizeof(cg) - 1, f);
-
-			cg[n] = '\0';
-			fclose(f);
-		}
-		if (strstr(cg, "/chaos."))
+		 * one still in a run cgroup is the run's. */
+		if (tu_pid_in_run_cgroup(pid))
 			fail_msg("process %d of the run is still alive", (int)pid);
 	}
 	assert_int_equal(own_run_cgroups(), 0);
@@ -252,7 +121,7 @@ static struct chaos_fault *add_fault(struct chaos_scenario *sc, enum chaos_fault
 
 /* Run to the end and load the history; chaos_run must succeed. */
 static void run_ok(struct chaos_scenario *sc, const char *name, char **argv,
-		   struct chaos_run_result *r, struct hist *h)
+		   struct chaos_run_result *r, struct tu_hist *h)
 {
 	char out[PATH_MAX];
 	struct chaos_run_opts o = {.sc = sc, .target_name = "cov", .argv = argv, .outdir = out};
@@ -260,28 +129,8 @@ static void run_ok(struct chaos_scenario *sc, const char *name, char **argv,
 	outdir(out, sizeof(out), name);
 	if (chaos_run(&o, r))
 		fail_msg("chaos_run %s: %s", name, chaos_run_last_error());
-	hist_load(r->history, h);
+	tu_hist_load(r->history, h);
 	assert_nothing_left(h);
-}
-
-/* Wait at most ms for a forked child; kill it at the limit and fail. */
-static int wait_child(pid_t pid, int ms)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status = 0;
-	struct pollfd p = {.fd = pidfd, .events = POLLIN};
-
-	assert_true(pidfd >= 0);
-	if (poll(&p, 1, ms) <= 0) {
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		waitpid(pid, NULL, 0);
-		close(pidfd);
-		fail_msg("child %d did not finish within %d ms", (int)pid, ms);
-	}
-	close(pidfd);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status))
-		fail_msg("child %d ended by signal %d", (int)pid, WTERMSIG(status));
-	return WEXITSTATUS(status);
 }
 
 /* ---- verdicts ----------------------------------------------------------------- */
@@ -291,7 +140,7 @@ static void test_verdicts(void **state)
 {
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 	char *aborted[] = {"/bin/sh", "-c", "echo 'aborted the pool gave up'", NULL};
 	char *killed[] = {"/bin/sh", "-c", "kill -TERM $$", NULL};
 	char *unsupported[] = {"/bin/sh", "-c", "echo 'unsupported no retry here'; exit 3", NULL};
@@ -303,27 +152,27 @@ static void test_verdicts(void **state)
 
 	run_ok(&sc, "aborted", aborted, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_ABORTED);
-	assert_event(&h, "end_run", "verdict", "aborted");
-	hist_free(&h);
+	tu_assert_event(&h, "end_run", "verdict", "aborted");
+	tu_hist_free(&h);
 
 	run_ok(&sc, "killed", killed, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_CRASHED);
 	assert_string_equal(r.reason, "target killed by SIGTERM without printing done");
-	assert_event(&h, "target_exit", "signal", "SIGTERM");
-	hist_free(&h);
+	tu_assert_event(&h, "target_exit", "signal", "SIGTERM");
+	tu_hist_free(&h);
 
 	run_ok(&sc, "unsupported", unsupported, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_CRASHED);
 	assert_non_null(strstr(r.reason, "exited with code 3"));
 	assert_non_null(strstr(r.reason, "(it said unsupported)"));
-	hist_free(&h);
+	tu_hist_free(&h);
 
 	/* The last line without its newline still counts. */
 	run_ok(&sc, "no-newline", no_newline, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_event(&h, "outcome", "line", "done");
-	assert_int_equal(hist_count(&h, "protocol_error", NULL, NULL), 0);
-	hist_free(&h);
+	tu_assert_event(&h, "outcome", "line", "done");
+	assert_int_equal(tu_hist_count(&h, "protocol_error", NULL, NULL), 0);
+	tu_hist_free(&h);
 
 	assert_string_equal(chaos_run_verdict_name(CHAOS_RUN_SKIPPED), "skipped");
 	assert_string_equal(chaos_run_verdict_name((enum chaos_run_verdict)99), "unknown");
@@ -359,7 +208,7 @@ static void test_outdir_errors(void **state)
 {
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 	char out[PATH_MAX], *big;
 	char *echo_sock[] = {"/bin/sh", "-c", "echo \"$CHAOS_EVENTS\" >&2; echo done", NULL};
 	char path[PATH_MAX + 64], text[512] = "";
@@ -401,11 +250,11 @@ static void test_outdir_errors(void **state)
 	make_dir(out, "stderr.txt");
 	run_fails(&sc, out, -EISDIR, "cannot prepare the target");
 	snprintf(path, sizeof(path), "%s/history.jsonl", out);
-	hist_load(path, &h);
-	assert_event(&h, "end_run", "reason", "internal error: cannot prepare the target");
-	assert_event(&h, "teardown", NULL, NULL);
-	assert_int_equal(hist_count(&h, "spawn", NULL, NULL), 0);
-	hist_free(&h);
+	tu_hist_load(path, &h);
+	tu_assert_event(&h, "end_run", "reason", "internal error: cannot prepare the target");
+	tu_assert_event(&h, "teardown", NULL, NULL);
+	assert_int_equal(tu_hist_count(&h, "spawn", NULL, NULL), 0);
+	tu_hist_free(&h);
 
 	/* The socket's name is taken by a directory that cannot be unlinked. */
 	outdir(out, sizeof(out), "sock-is-dir");
@@ -434,9 +283,9 @@ static void test_outdir_errors(void **state)
 	assert_memory_equal(text, "/tmp/chaos-", 11);
 	*strchr(text, '\n') = '\0';
 	assert_int_equal(access(text, F_OK), -1);
-	hist_load(r.history, &h);
+	tu_hist_load(r.history, &h);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -486,7 +335,7 @@ static int interrupted_runs(void)
 static void test_interrupt(void **state)
 {
 	char path[PATH_MAX + 64];
-	struct hist h;
+	struct tu_hist h;
 	pid_t pid;
 
 	(void)state;
@@ -495,24 +344,24 @@ static void test_interrupt(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		child_exit(interrupted_runs());
-	assert_int_equal(wait_child(pid, 30000), 0);
+		tu_child_exit(interrupted_runs());
+	assert_int_equal(tu_wait_child(pid, 30000), 0);
 
 	snprintf(path, sizeof(path), "%s/interrupt-during/history.jsonl", outroot);
-	hist_load(path, &h);
-	assert_event(&h, "spawn", NULL, NULL);
-	assert_event(&h, "diag", NULL, NULL);
-	assert_event(&h, "end_run", "verdict", "interrupted");
+	tu_hist_load(path, &h);
+	tu_assert_event(&h, "spawn", NULL, NULL);
+	tu_assert_event(&h, "diag", NULL, NULL);
+	tu_assert_event(&h, "end_run", "verdict", "interrupted");
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 
 	snprintf(path, sizeof(path), "%s/interrupt-before/history.jsonl", outroot);
-	hist_load(path, &h);
-	assert_int_equal(hist_count(&h, "spawn", NULL, NULL), 0);
-	assert_event(&h, "teardown", NULL, NULL);
-	assert_event(&h, "end_run", "reason", "interrupted before the run ended");
+	tu_hist_load(path, &h);
+	assert_int_equal(tu_hist_count(&h, "spawn", NULL, NULL), 0);
+	tu_assert_event(&h, "teardown", NULL, NULL);
+	tu_assert_event(&h, "end_run", "reason", "interrupted before the run ended");
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 }
 
 /* ---- timed faults ----------------------------------------------------------- */
@@ -523,7 +372,7 @@ static void test_kill_all_at(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	struct chaos_fault *f;
-	struct hist h;
+	struct tu_hist h;
 	char *argv[] = {ctl_pool, NULL};
 	json_t *e;
 
@@ -534,15 +383,15 @@ static void test_kill_all_at(void **state)
 	f->delay_ms = 400;
 	run_ok(&sc, "kill-all-at", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_int_equal(hist_count(&h, "fault", "kind", "all-at"), 2);
-	for (size_t k = 0; (e = hist_find(&h, "fault", "kind", "all-at", k)) != NULL; k++) {
+	assert_int_equal(tu_hist_count(&h, "fault", "kind", "all-at"), 2);
+	for (size_t k = 0; (e = tu_hist_find(&h, "fault", "kind", "all-at", k)) != NULL; k++) {
 		assert_true(json_is_true(json_object_get(e, "ok")));
-		assert_string_equal(sval(e, "rule"), "kit");
+		assert_string_equal(tu_sval(e, "rule"), "kit");
 	}
-	assert_int_equal(hist_count(&h, "death", "signal", "SIGKILL"), 2);
-	assert_event(&h, "outcome", "line", "lost 0");
-	assert_event(&h, "outcome", "line", "lost 1");
-	hist_free(&h);
+	assert_int_equal(tu_hist_count(&h, "death", "signal", "SIGKILL"), 2);
+	tu_assert_event(&h, "outcome", "line", "lost 0");
+	tu_assert_event(&h, "outcome", "line", "lost 1");
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -554,7 +403,7 @@ static void test_silent_workers(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	struct chaos_fault *f;
-	struct hist h;
+	struct tu_hist h;
 	char *argv[] = {helper, "late", "600", NULL};
 	json_t *w0, *w1;
 
@@ -566,19 +415,19 @@ static void test_silent_workers(void **state)
 	f->delay_ms = 200;
 	run_ok(&sc, "silent-workers", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_event(&h, "fault", "error", "no such worker");
-	assert_int_equal(hist_count(&h, "worker", NULL, NULL), 2);
-	w0 = hist_find(&h, "worker", NULL, NULL, 0);
-	w1 = hist_find(&h, "worker", NULL, NULL, 1);
-	assert_string_equal(sval(w0, "source"), "cgroup");
-	assert_string_equal(sval(w1, "source"), "cgroup");
-	assert_int_equal(hist_count(&h, "end", NULL, NULL), 2);
+	tu_assert_event(&h, "fault", "error", "no such worker");
+	assert_int_equal(tu_hist_count(&h, "worker", NULL, NULL), 2);
+	w0 = tu_hist_find(&h, "worker", NULL, NULL, 0);
+	w1 = tu_hist_find(&h, "worker", NULL, NULL, 1);
+	assert_string_equal(tu_sval(w0, "source"), "cgroup");
+	assert_string_equal(tu_sval(w1, "source"), "cgroup");
+	assert_int_equal(tu_hist_count(&h, "end", NULL, NULL), 2);
 	for (size_t k = 0; k < 2; k++) {
-		long long pid = ival(hist_find(&h, "start", NULL, NULL, k), "pid");
+		long long pid = tu_ival(tu_hist_find(&h, "start", NULL, NULL, k), "pid");
 
-		assert_true(pid == ival(w0, "pid") || pid == ival(w1, "pid"));
+		assert_true(pid == tu_ival(w0, "pid") || pid == tu_ival(w1, "pid"));
 	}
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -588,7 +437,7 @@ static void test_every_without_workers(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	struct chaos_fault *f;
-	struct hist h;
+	struct tu_hist h;
 	char *argv[] = {helper, "idle", "500", NULL};
 
 	(void)state;
@@ -600,9 +449,9 @@ static void test_every_without_workers(void **state)
 	f->seed = 7;
 	run_ok(&sc, "every-no-worker", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_event(&h, "fault", "error", "no live worker");
-	assert_int_equal(hist_count(&h, "death", NULL, NULL), 0);
-	hist_free(&h);
+	tu_assert_event(&h, "fault", "error", "no live worker");
+	assert_int_equal(tu_hist_count(&h, "death", NULL, NULL), 0);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -613,7 +462,7 @@ static void test_start_signals(void **state)
 	struct chaos_run_result r;
 	struct chaos_fault *f;
 	struct rlimit nocore = {0, 0};
-	struct hist h;
+	struct tu_hist h;
 	char *argv[] = {ctl_pool, NULL};
 	json_t *d;
 
@@ -632,25 +481,25 @@ static void test_start_signals(void **state)
 	run_ok(&sc, "start-signals", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	assert_int_equal(r.deaths, 4); /* three killed, one ended normally */
-	d = hist_find(&h, "death", "signal", "SIGTERM", 0);
+	d = tu_hist_find(&h, "death", "signal", "SIGTERM", 0);
 	assert_non_null(d);
-	assert_int_equal(ival(d, "task"), 0);
-	d = hist_find(&h, "death", "signal", "SIGSEGV", 0);
+	assert_int_equal(tu_ival(d, "task"), 0);
+	d = tu_hist_find(&h, "death", "signal", "SIGSEGV", 0);
 	assert_non_null(d);
-	assert_int_equal(ival(d, "task"), 1);
+	assert_int_equal(tu_ival(d, "task"), 1);
 	{
 		char name[16];
 
 		snprintf(name, sizeof(name), "SIG%d", SIGRTMIN + 6);
-		assert_event(&h, "fault", "signal", name);
-		d = hist_find(&h, "death", "signal", name, 0);
+		tu_assert_event(&h, "fault", "signal", name);
+		d = tu_hist_find(&h, "death", "signal", name, 0);
 		assert_non_null(d);
-		assert_int_equal(ival(d, "task"), 2);
+		assert_int_equal(tu_ival(d, "task"), 2);
 	}
-	assert_event(&h, "fail", "text", "");
-	assert_int_equal(ival(hist_find(&h, "fail", NULL, NULL, 0), "task"), 3);
-	assert_event(&h, "outcome", "line", "error 3");
-	hist_free(&h);
+	tu_assert_event(&h, "fail", "text", "");
+	assert_int_equal(tu_ival(tu_hist_find(&h, "fail", NULL, NULL, 0), "task"), 3);
+	tu_assert_event(&h, "outcome", "line", "error 3");
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -668,7 +517,7 @@ static void test_pressure_twice(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	struct chaos_fault *f;
-	struct hist h;
+	struct tu_hist h;
 	char *argv[] = {helper, "idle", "1800", NULL};
 	json_t *e;
 
@@ -689,14 +538,14 @@ static void test_pressure_twice(void **state)
 	run_ok(&sc, "pressure-twice", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	assert_int_equal(r.leftovers, 0);
-	e = hist_find(&h, "fault", "kind", "pressure", 0);
+	e = tu_hist_find(&h, "fault", "kind", "pressure", 0);
 	assert_non_null(e);
 	assert_true(json_is_true(json_object_get(e, "ok")));
-	assert_true(ival(e, "pid") > 0);
-	e = hist_find(&h, "fault", "kind", "pressure", 1);
+	assert_true(tu_ival(e, "pid") > 0);
+	e = tu_hist_find(&h, "fault", "kind", "pressure", 1);
 	assert_non_null(e);
-	assert_string_equal(sval(e, "error"), "pressure already running");
-	hist_free(&h);
+	assert_string_equal(tu_sval(e, "error"), "pressure already running");
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -705,7 +554,7 @@ static void test_pressure_twice(void **state)
 static void test_pressure_without_stress_ng(void **state)
 {
 	char path[PATH_MAX + 64];
-	struct hist h;
+	struct tu_hist h;
 	pid_t pid;
 
 	(void)state;
@@ -724,10 +573,10 @@ static void test_pressure_without_stress_ng(void **state)
 
 		outdir(out, sizeof(out), "no-stress-ng");
 		if (chaos_scenario_init(&sc, 1))
-			child_exit(10);
+			tu_child_exit(10);
 		sc.faults = calloc(1, sizeof(*sc.faults));
 		if (!sc.faults)
-			child_exit(10);
+			tu_child_exit(10);
 		sc.nfaults = 1;
 		f = &sc.faults[0];
 		f->kind = CHAOS_FAULT_PRESSURE;
@@ -736,14 +585,14 @@ static void test_pressure_without_stress_ng(void **state)
 		f->duration_ms = 1000;
 		f->pressure_inside = 1;
 		setenv("PATH", "/nonexistent-cov-run", 1);
-		child_exit(chaos_run(&o, &r) == 0 && r.verdict == CHAOS_RUN_DONE ? 0 : 12);
+		tu_child_exit(chaos_run(&o, &r) == 0 && r.verdict == CHAOS_RUN_DONE ? 0 : 12);
 	}
-	assert_int_equal(wait_child(pid, 30000), 0);
+	assert_int_equal(tu_wait_child(pid, 30000), 0);
 	snprintf(path, sizeof(path), "%s/no-stress-ng/history.jsonl", outroot);
-	hist_load(path, &h);
-	assert_event(&h, "fault", "error", "cannot run stress-ng");
+	tu_hist_load(path, &h);
+	tu_assert_event(&h, "fault", "error", "cannot run stress-ng");
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 }
 
 /* ---- the event protocol -------------------------------------------------- */
@@ -754,7 +603,7 @@ static void test_protocol_errors(void **state)
 {
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 	char *argv[] = {helper, "evil", NULL};
 
 	(void)state;
@@ -763,13 +612,13 @@ static void test_protocol_errors(void **state)
 	run_ok(&sc, "evil", argv, &r, &h);
 	/* The target checked that every bad line was refused. */
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_event(&h, "event_error", "text", "task 99999 out of range");
-	assert_event(&h, "event_error", "text", "end for task 1 without its start");
-	assert_event(&h, "event_error", "text", "second start on one connection");
-	assert_event(&h, "event_error", "text", "end for task 2 without its start");
-	assert_event(&h, "fail", "text", "deliberately broken");
-	assert_int_equal(hist_count(&h, "event_error", NULL, NULL) >= 5, 1);
-	hist_free(&h);
+	tu_assert_event(&h, "event_error", "text", "task 99999 out of range");
+	tu_assert_event(&h, "event_error", "text", "end for task 1 without its start");
+	tu_assert_event(&h, "event_error", "text", "second start on one connection");
+	tu_assert_event(&h, "event_error", "text", "end for task 2 without its start");
+	tu_assert_event(&h, "fail", "text", "deliberately broken");
+	assert_int_equal(tu_hist_count(&h, "event_error", NULL, NULL) >= 5, 1);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -778,7 +627,7 @@ static void test_outsider_connection(void **state)
 {
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 	char *argv[] = {helper, "idle", "1500", NULL};
 	char sock[PATH_MAX + 32];
 	pid_t pid;
@@ -796,7 +645,7 @@ static void test_outsider_connection(void **state)
 		int fd = -1, i;
 
 		if (strlen(sock) >= sizeof(a.sun_path))
-			child_exit(10);
+			tu_child_exit(10);
 		strcpy(a.sun_path, sock);
 		/* The socket appears once the run is set up (bounded: 5 s). */
 		for (i = 0; i < 250; i++) {
@@ -809,28 +658,28 @@ static void test_outsider_connection(void **state)
 			nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
 		}
 		if (fd < 0)
-			child_exit(11);
+			tu_child_exit(11);
 		if (write(fd, "start 0\n", 8) != 8)
-			child_exit(12);
+			tu_child_exit(12);
 		p.fd = fd;
 		p.events = POLLIN;
 		/* Refused: the controller closes without `go`. */
 		if (poll(&p, 1, 5000) <= 0 || read(fd, buf, sizeof(buf)) != 0)
-			child_exit(13);
-		child_exit(0);
+			tu_child_exit(13);
+		tu_child_exit(0);
 	}
 	scenario(&sc, 1, 1, 0, 20000);
 	run_ok(&sc, "outsider", argv, &r, &h);
-	assert_int_equal(wait_child(pid, 10000), 0);
+	assert_int_equal(tu_wait_child(pid, 10000), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	{
 		char text[64];
 
 		snprintf(text, sizeof(text), "pid %d is not in the run cgroup", (int)pid);
-		assert_event(&h, "event_error", "text", text);
+		tu_assert_event(&h, "event_error", "text", text);
 	}
-	assert_int_equal(hist_count(&h, "worker", NULL, NULL), 0);
-	hist_free(&h);
+	assert_int_equal(tu_hist_count(&h, "worker", NULL, NULL), 0);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -840,7 +689,7 @@ static void test_escaped_worker(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	struct chaos_fault *f;
-	struct hist h;
+	struct tu_hist h;
 	char *argv[] = {helper, "escape", NULL};
 	char procs[sizeof(cgenv.mem_dir) + 16];
 	json_t *e;
@@ -856,13 +705,13 @@ static void test_escaped_worker(void **state)
 	run_ok(&sc, "escape", argv, &r, &h);
 	unsetenv("COV_ESCAPE_PROCS");
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	e = hist_find(&h, "fault", "kind", "at-time", 0);
+	e = tu_hist_find(&h, "fault", "kind", "at-time", 0);
 	assert_non_null(e);
 	assert_false(json_is_true(json_object_get(e, "ok")));
-	assert_string_equal(sval(e, "error"), "not in the run cgroup");
-	assert_event(&h, "outcome", "line", "result 0 0");
-	assert_int_equal(hist_count(&h, "death", "signal", "SIGKILL"), 0);
-	hist_free(&h);
+	assert_string_equal(tu_sval(e, "error"), "not in the run cgroup");
+	tu_assert_event(&h, "outcome", "line", "result 0 0");
+	assert_int_equal(tu_hist_count(&h, "death", "signal", "SIGKILL"), 0);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -936,7 +785,7 @@ static int unprivileged_runs(void)
 static void test_unprivileged(void **state)
 {
 	char path[PATH_MAX + 64], errp[PATH_MAX], text[8192];
-	struct hist h;
+	struct tu_hist h;
 	json_t *e;
 	pid_t pid;
 	ssize_t n;
@@ -955,10 +804,10 @@ static void test_unprivileged(void **state)
 		int efd = open(errp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 		if (efd < 0 || dup2(efd, 2) < 0)
-			child_exit(0x80);
-		child_exit(unprivileged_runs());
+			tu_child_exit(0x80);
+		tu_child_exit(unprivileged_runs());
 	}
-	assert_int_equal(wait_child(pid, 60000), 0);
+	assert_int_equal(tu_wait_child(pid, 60000), 0);
 
 	fd = open(errp, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
@@ -969,57 +818,53 @@ static void test_unprivileged(void **state)
 		fail_msg("no notice on stderr:\n%s", text);
 
 	snprintf(path, sizeof(path), "%s/nocg/kill/history.jsonl", outroot);
-	hist_load(path, &h);
-	assert_event(&h, "run", "backend", "none");
-	assert_event(&h, "event_error", "text", "no usable memory cgroup");
-	e = hist_find(&h, "death", NULL, NULL, 0);
+	tu_hist_load(path, &h);
+	tu_assert_event(&h, "run", "backend", "none");
+	tu_assert_event(&h, "event_error", "text", "no usable memory cgroup");
+	e = tu_hist_find(&h, "death", NULL, NULL, 0);
 	assert_non_null(e);
 	assert_true(json_is_null(json_object_get(e, "oom")));
-	e = hist_find(&h, "fault", "kind", "on-start", 0);
+	e = tu_hist_find(&h, "fault", "kind", "on-start", 0);
 	assert_non_null(e);
 	assert_true(json_is_true(json_object_get(e, "ok")));
-	assert_event(&h, "outcome", "line", "lost 1");
+	tu_assert_event(&h, "outcome", "line", "lost 1");
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 
 	snprintf(path, sizeof(path), "%s/nocg/at-time/history.jsonl", outroot);
-	hist_load(path, &h);
-	assert_event(&h, "fault", "error", "no such worker");
-	hist_free(&h);
+	tu_hist_load(path, &h);
+	tu_assert_event(&h, "fault", "error", "no such worker");
+	tu_hist_free(&h);
 
 	snprintf(path, sizeof(path), "%s/nocg/hang/history.jsonl", outroot);
-	hist_load(path, &h);
-	e = hist_find(&h, "diag", NULL, NULL, 0);
+	tu_hist_load(path, &h);
+	e = tu_hist_find(&h, "diag", NULL, NULL, 0);
 	assert_non_null(e);
-	assert_int_equal(ival(e, "pid"), ival(hist_find(&h, "spawn", NULL, NULL, 0), "pid"));
-	e = hist_find(&h, "teardown", NULL, NULL, 0);
+	assert_int_equal(tu_ival(e, "pid"), tu_ival(tu_hist_find(&h, "spawn", NULL, NULL, 0), "pid"));
+	e = tu_hist_find(&h, "teardown", NULL, NULL, 0);
 	assert_non_null(e);
-	assert_true(ival(e, "killed") >= 1);
-	assert_false(pid_running((pid_t)ival(hist_find(&h, "spawn", NULL, NULL, 0), "pid")));
-	assert_event(&h, "end_run", "verdict", "hang");
-	hist_free(&h);
+	assert_true(tu_ival(e, "killed") >= 1);
+	assert_false(tu_pid_running((pid_t)tu_ival(tu_hist_find(&h, "spawn", NULL, NULL, 0), "pid")));
+	tu_assert_event(&h, "end_run", "verdict", "hang");
+	tu_hist_free(&h);
 
 	snprintf(path, sizeof(path), "%s/nocg/skip/history.jsonl", outroot);
-	hist_load(path, &h);
-	assert_event(&h, "end_run", "verdict", "skipped");
-	assert_int_equal(hist_count(&h, "spawn", NULL, NULL), 0);
-	hist_free(&h);
+	tu_hist_load(path, &h);
+	tu_assert_event(&h, "end_run", "verdict", "skipped");
+	assert_int_equal(tu_hist_count(&h, "spawn", NULL, NULL), 0);
+	tu_hist_free(&h);
 }
 
 /* ---- setup ------------------------------------------------------------------- */
 
 static int setup(void **state)
 {
-	char exe[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char exe[PATH_MAX];
 
 	(void)state;
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
 	/* This program is <build>/tests/test_cov_run; helpers are beside it. */
-	slash = strrchr(exe, '/');
-	*slash = '\0';
+	if (tu_exe_dir(exe, sizeof(exe)))
+		return -1;
 	snprintf(helper, sizeof(helper), "%.*s/helpers/cov_target", PATH_MAX - 32, exe);
 	snprintf(ctl_pool, sizeof(ctl_pool), "%.*s/helpers/ctl_pool", PATH_MAX - 32, exe);
 	if (access(helper, X_OK) || access(ctl_pool, X_OK)) {
@@ -1034,11 +879,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", outroot);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rm_rf(outroot);
 }
 
 int main(void)

@@ -23,6 +23,7 @@
 
 #include "../chaos/cgroup.h"
 #include "../chaos/run.h"
+#include "util/testutil.h"
 
 static char helper[PATH_MAX];
 static char outroot[1024];
@@ -30,81 +31,7 @@ static struct chaos_cg_env cgenv;
 static int have_cg;
 
 #define SKIP_WITHOUT_CG()                                                                  \
-	do {                                                                               \
-		if (!have_cg) {                                                            \
-			print_message("skipped: no writable memory cgroup: %s\n", cgenv.why); \
-			skip();                                                            \
-		}                                                                          \
-	} while (0)
-
-/* ---- history ------------------------------------------------------------ */
-
-struct hist {
-	json_t **ev;
-	size_t n;
-};
-
-static void hist_load(const char *path, struct hist *h)
-{
-	static char line[1 << 17];
-	FILE *f = fopen(path, "r");
-
-	memset(h, 0, sizeof(*h));
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t e;
-		json_t *o = json_loads(line, 0, &e);
-
-		if (!o)
-			fail_msg("%s: line %zu is not JSON: %s", path, h->n + 1, e.text);
-		h->ev = realloc(h->ev, (h->n + 1) * sizeof(*h->ev));
-		assert_non_null(h->ev);
-		h->ev[h->n++] = o;
-	}
-	fclose(f);
-}
-
-static void hist_free(struct hist *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		json_decref(h->ev[i]);
-	free(h->ev);
-}
-
-static const char *sval(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-static json_t *hist_find(const struct hist *h, const char *ev, size_t k)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (!strcmp(sval(h->ev[i], "ev"), ev) && k-- == 0)
-			return h->ev[i];
-	return NULL;
-}
-
-static size_t hist_count(const struct hist *h, const char *ev)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < h->n; i++)
-		n += !strcmp(sval(h->ev[i], "ev"), ev);
-	return n;
-}
-
-/* Events named ev whose "text" contains needle. */
-static size_t count_text(const struct hist *h, const char *ev, const char *needle)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < h->n; i++)
-		n += !strcmp(sval(h->ev[i], "ev"), ev) &&
-		     strstr(sval(h->ev[i], "text"), needle) != NULL;
-	return n;
-}
+	TU_SKIP_UNLESS(have_cg, "skipped: no writable memory cgroup: %s\n", cgenv.why)
 
 /* ---- leftovers ---------------------------------------------------------- */
 
@@ -141,43 +68,24 @@ static unsigned procs_in_cgroup(const char *cgname)
 	return found;
 }
 
-/* Run cgroups of this test process (chaos.<ourpid>.*) under dir. */
-static unsigned own_run_cgroups(const char *dir)
-{
-	char prefix[64];
-	unsigned n = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if (!dir[0])
-		return 0;
-	d = opendir(dir);
-	if (!d)
-		return 0;
-	snprintf(prefix, sizeof(prefix), "chaos.%d.", (int)getpid());
-	while ((de = readdir(d)))
-		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
-	closedir(d);
-	return n;
-}
-
 /* Nothing of the run is left: no process in its cgroup, no cgroup of ours
  * under our memory (and freezer) cgroup. */
-static void assert_nothing_left(const struct hist *h)
+static void assert_nothing_left(const struct tu_hist *h)
 {
-	const char *cg = sval(hist_find(h, "run", 0), "cgroup");
-	json_t *td = hist_find(h, "teardown", 0);
+	const char *cg = tu_sval(tu_hist_find(h, "run", NULL, NULL, 0), "cgroup");
+	json_t *td = tu_hist_find(h, "teardown", NULL, NULL, 0);
 
 	assert_true(cg[0] != '\0');
 	assert_int_equal(procs_in_cgroup(cg), 0);
-	assert_int_equal(own_run_cgroups(cgenv.mem_dir), 0);
-	assert_int_equal(own_run_cgroups(cgenv.freezer_dir), 0);
+	/* A directory that cannot be read holds none (-1). */
+	assert_true(tu_own_run_cgroups(cgenv.mem_dir) <= 0);
+	assert_true(tu_own_run_cgroups(cgenv.freezer_dir) <= 0);
 	assert_non_null(td);
 	assert_true(json_is_true(json_object_get(td, "ok")));
 }
 
 static void run_mode(const char *mode, uint32_t deadline_ms, struct chaos_run_result *r,
-		     struct hist *h)
+		     struct tu_hist *h)
 {
 	struct chaos_scenario sc;
 	char out[PATH_MAX];
@@ -190,9 +98,9 @@ static void run_mode(const char *mode, uint32_t deadline_ms, struct chaos_run_re
 	sc.deadline_ms = deadline_ms;
 	assert_int_equal(chaos_run(&o, r), 0);
 	chaos_scenario_free(&sc);
-	hist_load(r->history, h);
+	tu_hist_load(r->history, h);
 	/* Every run ends with one end_run, whatever the target did. */
-	assert_int_equal(hist_count(h, "end_run"), 1);
+	assert_int_equal(tu_hist_count(h, "end_run", NULL, NULL), 1);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -202,19 +110,19 @@ static void run_mode(const char *mode, uint32_t deadline_ms, struct chaos_run_re
 static void test_garbage_stdout(void **state)
 {
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 	json_t *pe;
 
 	(void)state;
 	SKIP_WITHOUT_CG();
 	run_mode("garbage", 10000, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_int_equal(hist_count(&h, "protocol_error"), 5);
-	pe = hist_find(&h, "protocol_error", 0);
+	assert_int_equal(tu_hist_count(&h, "protocol_error", NULL, NULL), 5);
+	pe = tu_hist_find(&h, "protocol_error", NULL, NULL, 0);
 	assert_int_equal(json_integer_value(json_object_get(pe, "lineno")), 1);
-	assert_non_null(strstr(sval(hist_find(&h, "protocol_error", 4), "text"), "longer"));
+	assert_non_null(strstr(tu_sval(tu_hist_find(&h, "protocol_error", NULL, NULL, 4), "text"), "longer"));
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 }
 
 /* setsid and a double fork take a grandchild out of the target's tree,
@@ -222,7 +130,7 @@ static void test_garbage_stdout(void **state)
 static void test_escaped_grandchild(void **state)
 {
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 	json_t *lo, *td;
 
 	(void)state;
@@ -230,13 +138,13 @@ static void test_escaped_grandchild(void **state)
 	run_mode("escape", 10000, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	assert_int_equal(r.leftovers, 1);
-	lo = hist_find(&h, "leftover", 0);
+	lo = tu_hist_find(&h, "leftover", NULL, NULL, 0);
 	assert_non_null(lo);
-	assert_string_equal(sval(lo, "comm"), "hostile_target");
-	td = hist_find(&h, "teardown", 0);
+	assert_string_equal(tu_sval(lo, "comm"), "hostile_target");
+	td = tu_hist_find(&h, "teardown", NULL, NULL, 0);
 	assert_true(json_integer_value(json_object_get(td, "killed")) >= 1);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 }
 
 /* A target (and its child) that ignore SIGTERM hang until the deadline;
@@ -244,20 +152,20 @@ static void test_escaped_grandchild(void **state)
 static void test_ignores_sigterm(void **state)
 {
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 	json_t *td;
 
 	(void)state;
 	SKIP_WITHOUT_CG();
 	run_mode("ignore-term", 1500, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_HANG);
-	assert_non_null(hist_find(&h, "deadline", 0));
-	td = hist_find(&h, "teardown", 0);
+	assert_non_null(tu_hist_find(&h, "deadline", NULL, NULL, 0));
+	td = tu_hist_find(&h, "teardown", NULL, NULL, 0);
 	assert_int_equal(json_integer_value(json_object_get(td, "killed")), 2);
 	/* Both processes were described before they were killed. */
-	assert_int_equal(hist_count(&h, "diag"), 2);
+	assert_int_equal(tu_hist_count(&h, "diag", NULL, NULL), 2);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 }
 
 /* Half a line then EOF, and a started task whose connection closes while
@@ -265,17 +173,17 @@ static void test_ignores_sigterm(void **state)
 static void test_close_mid_message(void **state)
 {
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 
 	(void)state;
 	SKIP_WITHOUT_CG();
 	run_mode("close-mid", 10000, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_int_equal(count_text(&h, "event_error", "in the middle of a line"), 2);
-	assert_int_equal(count_text(&h, "event_error", "connection closed without end"), 1);
-	assert_int_equal(hist_count(&h, "start"), 1);
+	assert_int_equal(tu_hist_count(&h, "event_error", "text", "in the middle of a line"), 2);
+	assert_int_equal(tu_hist_count(&h, "event_error", "text", "connection closed without end"), 1);
+	assert_int_equal(tu_hist_count(&h, "start", NULL, NULL), 1);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 }
 
 /* Megabytes without a newline and 3000 connections at once: the overlong
@@ -284,40 +192,32 @@ static void test_close_mid_message(void **state)
 static void test_flood(void **state)
 {
 	struct chaos_run_result r;
-	struct hist h;
+	struct tu_hist h;
 
 	(void)state;
 	SKIP_WITHOUT_CG();
 	run_mode("flood", 20000, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	assert_int_equal(count_text(&h, "event_error", "longer than 256 bytes"), 1);
-	assert_true(count_text(&h, "event_error", "too many open connections") <= 16);
-	assert_true(count_text(&h, "event_error", "further refusals are not recorded") <= 1);
+	assert_int_equal(tu_hist_count(&h, "event_error", "text", "longer than 256 bytes"), 1);
+	assert_true(tu_hist_count(&h, "event_error", "text", "too many open connections") <= 16);
+	assert_true(tu_hist_count(&h, "event_error", "text", "further refusals are not recorded") <= 1);
 	/* Bounded history: 3000 connections cannot produce 3000 lines of
 	 * refusals; the half lines are one error per accepted connection. */
 	assert_true(h.n < 1100 + 40);
 	print_message("flood: %zu history lines, run took %.0f ms\n", h.n, r.elapsed_ms);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 }
 
 static int setup(void **state)
 {
-	char exe[900];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+	int ret;
 
 	(void)state;
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	snprintf(helper, sizeof(helper), "%s/helpers/hostile_target", exe);
-	snprintf(outroot, sizeof(outroot), "%s/test_hostile.out", exe);
-	mkdir(outroot, 0755);
+	ret = tu_helper_setup("hostile_target", helper, sizeof(helper), "test_hostile.out", outroot,
+			      sizeof(outroot));
 	have_cg = chaos_cg_detect(&cgenv) == 0 && cgenv.version != CHAOS_CG_NONE;
-	return access(helper, X_OK);
+	return ret;
 }
 
 int main(void)

@@ -23,29 +23,11 @@
 
 #include "../scenarios/kit/chaos_task.h"
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "util/testutil.h"
 
 static char tmpdir[] = "/tmp/test_kit.XXXXXX";
 static char spec_path[128];
 static char sock_path[128];
-
-static void child_exit(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -94,7 +76,7 @@ static int teardown(void **state)
  * process outlives the test, and fail. Returns the wait status. */
 static int wait_child(pid_t pid, int timeout_ms, struct rusage *ru)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = tu_now_ms() + timeout_ms;
 	int status = 0;
 
 	for (;;) {
@@ -103,7 +85,7 @@ static int wait_child(pid_t pid, int timeout_ms, struct rusage *ru)
 		if (w == pid)
 			return status;
 		assert_true(w == 0 || (w < 0 && errno == EINTR));
-		if (now_ms() > deadline) {
+		if (tu_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			fail_msg("child %d did not finish within %d ms", (int)pid, timeout_ms);
@@ -124,10 +106,10 @@ static pid_t fork_task(uint32_t id, int64_t expect)
 		int r = chaos_task_run(id, &res);
 
 		if (r == CHAOS_TASK_FAILED)
-			child_exit(1);
+			tu_child_exit(1);
 		if (r < 0)
-			child_exit(3);
-		child_exit(res == expect ? 0 : 2);
+			tu_child_exit(3);
+		tu_child_exit(res == expect ? 0 : 2);
 	}
 	return pid;
 }
@@ -160,12 +142,12 @@ static int accept_within(int lfd, int timeout_ms)
 static void read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
 	size_t have = 0;
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = tu_now_ms() + timeout_ms;
 
 	buf[0] = '\0';
 	while (have + 1 < len) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - tu_now_ms();
 		ssize_t rd;
 
 		assert_true(left > 0);
@@ -294,9 +276,9 @@ static void test_silent_spec(void **state)
 		 "2 action=fail\n");
 	assert_int_equal(chaos_task_run(0, &res), 0);
 	assert_int_equal(res, -5);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	assert_int_equal(chaos_task_run(1, &res), 0);
-	assert_true(now_ms() - t0 >= 100);
+	assert_true(tu_now_ms() - t0 >= 100);
 	assert_int_equal(res, 77);
 	/* Without a controller the kit runs attempt 1, which misbehaves. */
 	assert_int_equal(chaos_task_run(2, &res), CHAOS_TASK_FAILED);
@@ -424,7 +406,7 @@ static void test_segv_despite_handler(void **state)
 		sigaddset(&set, SIGSEGV);
 		sigprocmask(SIG_BLOCK, &set, NULL);
 		chaos_task_run(0, &res);
-		child_exit(99);
+		tu_child_exit(99);
 	}
 	st = wait_child(pid, 10000, NULL);
 	assert_true(WIFSIGNALED(st));
@@ -483,7 +465,7 @@ static void test_go_timeout_exits_70(void **state)
 	use_spec("chaos-tasks 1 1\n0\n");
 	setenv("CHAOS_GO_TIMEOUT_MS", "300", 1);
 	lfd = listen_events();
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	pid = fork_task(0, 0);
 	cfd = accept_within(lfd, 5000);
 	assert_true(cfd >= 0);
@@ -493,7 +475,7 @@ static void test_go_timeout_exits_70(void **state)
 	st = wait_child(pid, 10000, NULL);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), CHAOS_TASK_EXIT_NO_GO);
-	assert_true(now_ms() - t0 >= 300);
+	assert_true(tu_now_ms() - t0 >= 300);
 	close(cfd);
 	close(lfd);
 	unsetenv("CHAOS_GO_TIMEOUT_MS");
@@ -572,7 +554,7 @@ static void test_python_kit_and_adapters(void **state)
 		unsetenv("CHAOS_EVENTS");
 		unsetenv("CHAOS_TASKS");
 		execl("tests/kit/run", "tests/kit/run", (char *)NULL);
-		child_exit(127);
+		tu_child_exit(127);
 	}
 	st = wait_child(pid, 300 * 1000, NULL);
 	assert_true(WIFEXITED(st));

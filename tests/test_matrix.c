@@ -29,6 +29,7 @@
 #include "../scenarios/report.h"
 #include "../scenarios/targets.h"
 #include "../scenarios/targets_internal.h"
+#include "util/testutil.h"
 
 static char tmp[] = "/tmp/chaos-test-matrix-XXXXXX";
 
@@ -40,32 +41,6 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	fputs(text, f);
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(chmod(path, mode), 0);
-}
-
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	long len;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	return buf;
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
 }
 
 static void mkdirf(const char *fmt, const char *a)
@@ -311,7 +286,7 @@ static void test_expected_write(void **state)
 	make_cell(&cells[1], "t", "seed", "new", CHAOS_CELL_FAIL, "FAIL(retry)");
 	make_cell(&cells[2], "t", "seed", "skipped", CHAOS_CELL_SKIP, NULL);
 	assert_int_equal(chaos__expected_write(p, "t", cells, 3), 0);
-	text = read_all(p);
+	text = tu_read_all(p);
 	assert_non_null(strstr(text, "# keep me\n"));
 	assert_non_null(strstr(text, "seed/kill PASS  # bpo-22393\n"));
 	assert_non_null(strstr(text, "seed/other PASS\n"));
@@ -329,9 +304,9 @@ static void test_expected_write(void **state)
 	/* A new file gets a header. */
 	snprintf(p, sizeof(p), "%s/exp-new", tmp);
 	assert_int_equal(chaos__expected_write(p, "t", cells, 3), 0);
-	text = read_all(p);
+	text = tu_read_all(p);
 	assert_true(text[0] == '#');
-	assert_int_equal(count(text, "\nseed/"), 2);
+	assert_int_equal(tu_count(text, "\nseed/"), 2);
 	free(text);
 }
 
@@ -584,14 +559,14 @@ static void test_report_junit(void **state)
 	report_cells(cells);
 	snprintf(p, sizeof(p), "%s/junit.xml", tmp);
 	assert_int_equal(chaos__mx_write_junit(cells, 6, p), 0);
-	x = read_all(p);
-	assert_int_equal(count(x, "<testsuites "), 1);
-	assert_int_equal(count(x, "<testsuite "), 2);
-	assert_int_equal(count(x, "<testcase "), 6);
-	assert_int_equal(count(x, "</testcase>"), 6);
-	assert_int_equal(count(x, "<failure "), 2); /* HANG and FAIL(skip) */
-	assert_int_equal(count(x, "<skipped "), 2); /* UNSUPPORTED and SKIP */
-	assert_int_equal(count(x, "<error "), 1);
+	x = tu_read_all(p);
+	assert_int_equal(tu_count(x, "<testsuites "), 1);
+	assert_int_equal(tu_count(x, "<testsuite "), 2);
+	assert_int_equal(tu_count(x, "<testcase "), 6);
+	assert_int_equal(tu_count(x, "</testcase>"), 6);
+	assert_int_equal(tu_count(x, "<failure "), 2); /* HANG and FAIL(skip) */
+	assert_int_equal(tu_count(x, "<skipped "), 2); /* UNSUPPORTED and SKIP */
+	assert_int_equal(tu_count(x, "<error "), 1);
 	assert_non_null(strstr(x, "tests=\"6\" failures=\"2\" errors=\"1\" skipped=\"2\""));
 	assert_non_null(
 	    strstr(x, "skip: task 7 &lt;result&gt; &quot;26&quot; &amp; &apos;x&apos;"));
@@ -600,10 +575,10 @@ static void test_report_junit(void **state)
 	assert_null(strstr(x, "<in>"));
 	assert_non_null(strstr(x, "history: "));
 	/* Every '<' opens a tag the writer made: escaping leaves no stray ones. */
-	assert_int_equal(count(x, "<"),
-			 count(x, "<?xml") + count(x, "<testsuite") + count(x, "</testsuite") +
-			     count(x, "<testcase") + count(x, "</testcase") + count(x, "<failure") +
-			     count(x, "</failure") + count(x, "<skipped") + count(x, "<error"));
+	assert_int_equal(tu_count(x, "<"),
+			 tu_count(x, "<?xml") + tu_count(x, "<testsuite") + tu_count(x, "</testsuite") +
+			     tu_count(x, "<testcase") + tu_count(x, "</testcase") + tu_count(x, "<failure") +
+			     tu_count(x, "</failure") + tu_count(x, "<skipped") + tu_count(x, "<error"));
 	free(x);
 	{
 		char *argv[] = {"/usr/bin/xmllint", "--noout", p, NULL};
@@ -625,7 +600,7 @@ static void test_report_markdown_and_table(void **state)
 	mkdirf("%s/%s", "out");
 	snprintf(p, sizeof(p), "%s/out/matrix.md", tmp);
 	assert_int_equal(chaos__mx_write_markdown(cells, 6, p), 0);
-	md = read_all(p);
+	md = tu_read_all(p);
 	assert_non_null(strstr(md, "| scenario | mp-pool-map | safepool |\n|---|---|---|\n"));
 	assert_non_null(strstr(md, "| seed/kill-one-skip | HANG | FAIL(skip) |\n"));
 	assert_non_null(strstr(md, "| seed/retry | UNSUPPORTED | ERROR |\n"));
@@ -637,7 +612,7 @@ static void test_report_markdown_and_table(void **state)
 	assert_non_null(f);
 	assert_int_equal(chaos__mx_print_table(cells, 6, f), 0);
 	fclose(f);
-	assert_int_equal(count(tab, "\n"), 4); /* header + 3 scenarios */
+	assert_int_equal(tu_count(tab, "\n"), 4); /* header + 3 scenarios */
 	assert_non_null(strstr(tab, "scenario            mp-pool-map  safepool"));
 	assert_non_null(strstr(tab, "seed/no-kill        PASS         SKIP"));
 	free(tab);

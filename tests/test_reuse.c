@@ -38,10 +38,7 @@
 
 #include "../chaos/cgroup.h"
 #include "../chaos/run.h"
-
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "util/testutil.h"
 
 #define NS_PID_MAX "310"
 #define EXIT_NS_SKIP 77
@@ -50,14 +47,6 @@ static char helper[PATH_MAX];
 static char outdir[1024];
 static struct chaos_cg_env cgenv;
 static int have_cg;
-
-static void child_exit(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
 
 static int write_str(const char *path, const char *val)
 {
@@ -85,16 +74,16 @@ static void ns_init(const char *memsub, const char *frzsub)
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
-		child_exit(EXIT_NS_SKIP);
+		tu_child_exit(EXIT_NS_SKIP);
 	if (write_str("/proc/sys/kernel/pid_max", NS_PID_MAX))
-		child_exit(EXIT_NS_SKIP); /* no per-namespace pid_max (< 6.14) */
+		tu_child_exit(EXIT_NS_SKIP); /* no per-namespace pid_max (< 6.14) */
 	snprintf(path, sizeof(path), "%s/cgroup.procs", memsub);
 	if (write_str(path, "0"))
-		child_exit(3);
+		tu_child_exit(3);
 	if (frzsub[0]) {
 		snprintf(path, sizeof(path), "%s/cgroup.procs", frzsub);
 		if (write_str(path, "0"))
-			child_exit(3);
+			tu_child_exit(3);
 	}
 	/* Burn PIDs until they wrap, so that every later PID is one of the
 	 * ten in 300..309 (bounded: pid_max forks at most). */
@@ -102,49 +91,34 @@ static void ns_init(const char *memsub, const char *frzsub)
 		pid_t p = fork();
 
 		if (p < 0)
-			child_exit(3);
+			tu_child_exit(3);
 		if (p == 0)
-			child_exit(0);
+			tu_child_exit(0);
 		waitpid(p, &st, 0);
 		if (p >= 300 && i > 300)
 			break;
 	}
 	if (chaos_scenario_init(&sc, 1))
-		child_exit(3);
+		tu_child_exit(3);
 	sc.workers = 1;
 	sc.deadline_ms = 15000;
 	sc.faults = calloc(1, sizeof(*sc.faults));
 	if (!sc.faults)
-		child_exit(3);
+		tu_child_exit(3);
 	sc.nfaults = 1;
 	sc.faults[0].kind = CHAOS_FAULT_AT_TIME;
 	sc.faults[0].signo = SIGKILL;
 	sc.faults[0].worker = 0;
 	sc.faults[0].delay_ms = 1500;
 	setenv("CTL_INNOCENT_MS", "3000", 1);
-	child_exit(chaos_run(&o, &r) == 0 ? 0 : 4);
-}
-
-static const char *sval(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-static json_t *hist_find(json_t **ev, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(sval(ev[i], "ev"), name))
-			return ev[i];
-	return NULL;
+	tu_child_exit(chaos_run(&o, &r) == 0 ? 0 : 4);
 }
 
 static void test_fault_after_pid_reuse(void **state)
 {
 	char memsub[4200], frzsub[4200] = "", path[1200], err[512] = "";
-	json_t *ev[512], *f, *w, *end;
-	size_t n = 0, i;
+	struct tu_hist h;
+	json_t *f, *w, *end;
 	int status, pidfd, reused = -1;
 	struct pollfd p;
 	pid_t c;
@@ -168,15 +142,15 @@ static void test_fault_after_pid_reuse(void **state)
 		pid_t g;
 
 		if (unshare(CLONE_NEWPID | CLONE_NEWNS))
-			child_exit(EXIT_NS_SKIP);
+			tu_child_exit(EXIT_NS_SKIP);
 		g = fork();
 		if (g < 0)
-			child_exit(3);
+			tu_child_exit(3);
 		if (g == 0)
 			ns_init(memsub, frzsub);
 		while (waitpid(g, &status, 0) < 0 && errno == EINTR)
 			;
-		child_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 5);
+		tu_child_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 5);
 	}
 	/* The namespaced run ends within its deadline (15 s); allow 30. */
 	pidfd = (int)syscall(SYS_pidfd_open, c, 0);
@@ -210,19 +184,10 @@ static void test_fault_after_pid_reuse(void **state)
 	assert_true(reused > 0);
 
 	snprintf(path, sizeof(path), "%s/history.jsonl", outdir);
-	fh = fopen(path, "r");
-	assert_non_null(fh);
-	while (n < 512 && fgets(err, sizeof(err), fh)) {
-		json_error_t je;
-
-		ev[n] = json_loads(err, 0, &je);
-		if (ev[n])
-			n++;
-	}
-	fclose(fh);
-	w = hist_find(ev, n, "worker");
-	f = hist_find(ev, n, "fault");
-	end = hist_find(ev, n, "end_run");
+	tu_hist_load(path, &h);
+	w = tu_hist_find(&h, "worker", NULL, NULL, 0);
+	f = tu_hist_find(&h, "fault", NULL, NULL, 0);
+	end = tu_hist_find(&h, "end_run", NULL, NULL, 0);
 	assert_non_null(w);
 	assert_non_null(f);
 	assert_non_null(end);
@@ -231,31 +196,22 @@ static void test_fault_after_pid_reuse(void **state)
 	assert_int_equal(json_integer_value(json_object_get(f, "pid")), reused);
 	/* ...and was recorded as not sent, */
 	assert_true(json_is_false(json_object_get(f, "ok")));
-	assert_string_equal(sval(f, "error"), "target exited");
+	assert_string_equal(tu_sval(f, "error"), "target exited");
 	/* and the innocent survived: the target printed done. */
-	assert_string_equal(sval(end, "verdict"), "done");
-	for (i = 0; i < n; i++)
-		json_decref(ev[i]);
+	assert_string_equal(tu_sval(end, "verdict"), "done");
+	tu_hist_free(&h);
 }
 
 static int setup(void **state)
 {
-	char exe[900];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+	int ret;
 
 	(void)state;
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	snprintf(helper, sizeof(helper), "%s/helpers/ctl_reuse", exe);
-	snprintf(outdir, sizeof(outdir), "%s/test_reuse.out", exe);
-	mkdir(outdir, 0755);
+	ret = tu_helper_setup("ctl_reuse", helper, sizeof(helper), "test_reuse.out", outdir,
+			      sizeof(outdir));
 	have_cg = chaos_cg_detect(&cgenv) == 0 && cgenv.version != CHAOS_CG_NONE;
 	setenv("CHAOS_GO_TIMEOUT_MS", "5000", 1);
-	return access(helper, X_OK);
+	return ret;
 }
 
 int main(void)

@@ -28,97 +28,14 @@
 #include "../chaos/cgroup.h"
 #include "../chaos/cliopts.h"
 #include "../chaos/run.h"
-
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "util/testutil.h"
 
 static char helper[PATH_MAX];
 static char chaos_bin[PATH_MAX];
 
-/* Leave a forked child of a test, keeping its coverage data. */
-static void child_exit(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
 static char outroot[1024];
 static struct chaos_cg_env cgenv;
 static int have_cg;
-
-/* ---- history helpers ------------------------------------------------------ */
-
-struct hist {
-	json_t **ev;
-	size_t n;
-};
-
-static void hist_load(const char *path, struct hist *h)
-{
-	char line[1 << 16];
-	FILE *f = fopen(path, "r");
-
-	memset(h, 0, sizeof(*h));
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		json_error_t e;
-		json_t *o = json_loads(line, 0, &e);
-
-		assert_non_null(o); /* every line is one valid JSON object */
-		h->ev = realloc(h->ev, (h->n + 1) * sizeof(*h->ev));
-		assert_non_null(h->ev);
-		h->ev[h->n++] = o;
-	}
-	fclose(f);
-}
-
-static void hist_free(struct hist *h)
-{
-	size_t i;
-
-	for (i = 0; i < h->n; i++)
-		json_decref(h->ev[i]);
-	free(h->ev);
-}
-
-static const char *ev_name(json_t *o)
-{
-	return json_string_value(json_object_get(o, "ev"));
-}
-
-/* The k-th event named ev (0-based), or NULL. */
-static json_t *hist_find(const struct hist *h, const char *ev, size_t k)
-{
-	size_t i;
-
-	for (i = 0; i < h->n; i++)
-		if (!strcmp(ev_name(h->ev[i]), ev) && k-- == 0)
-			return h->ev[i];
-	return NULL;
-}
-
-static size_t hist_count(const struct hist *h, const char *ev)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < h->n; i++)
-		n += !strcmp(ev_name(h->ev[i]), ev);
-	return n;
-}
-
-static long long ival(json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
-static const char *sval(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
 
 /* ---- run helpers ----------------------------------------------------------- */
 
@@ -128,10 +45,10 @@ static void make_outdir(char *buf, size_t len, const char *name)
 }
 
 /* Does the run cgroup named in the history's run event still exist? */
-static int run_cgroup_exists(const struct hist *h)
+static int run_cgroup_exists(const struct tu_hist *h)
 {
-	json_t *run = hist_find(h, "run", 0);
-	const char *name = sval(run, "cgroup");
+	json_t *run = tu_hist_find(h, "run", NULL, NULL, 0);
+	const char *name = tu_sval(run, "cgroup");
 	char dir[PATH_MAX];
 	struct stat st;
 
@@ -142,53 +59,20 @@ static int run_cgroup_exists(const struct hist *h)
 	return stat(dir, &st) == 0;
 }
 
-/* Is pid alive and not a zombie? */
-static int pid_running(pid_t pid)
-{
-	char path[64], buf[512], *r;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	r = strrchr(buf, ')');
-	return r && r[2] != 'Z' && r[2] != 'X';
-}
-
 /* No process named in the history is still running, and the run cgroup is gone. */
-static void assert_nothing_left(const struct hist *h)
+static void assert_nothing_left(const struct tu_hist *h)
 {
-	size_t i;
-
-	for (i = 0; i < h->n; i++) {
+	for (size_t i = 0; i < h->n; i++) {
 		json_t *p = json_object_get(h->ev[i], "pid");
+		pid_t pid;
 
-		if (json_is_integer(p) && strcmp(ev_name(h->ev[i]), "death") &&
-		    pid_running((pid_t)json_integer_value(p))) {
-			/* A PID of the run may have been reused by an unrelated
-			 * process; only one still in a run cgroup is ours. */
-			char path[64], cg[1024] = "";
-			FILE *f;
-
-			snprintf(path, sizeof(path), "/proc/%lld/cgroup",
-				 (long long)json_integer_value(p));
-			f = fopen(path, "r");
-			if (f) {
-				size_t n = fread(cg, 1, sizeof(cg) - 1, f);
-
-				cg[n] = '\0';
-				fclose(f);
-			}
-			if (strstr(cg, "/chaos."))
-				fail_msg("process %lld of the run is still alive",
-					 (long long)json_integer_value(p));
-		}
+		if (!json_is_integer(p) || !strcmp(tu_sval(h->ev[i], "ev"), "death"))
+			continue;
+		pid = (pid_t)json_integer_value(p);
+		/* A PID of the run may have been reused by an unrelated
+		 * process; only one still in a run cgroup is ours. */
+		if (tu_pid_running(pid) && tu_pid_in_run_cgroup(pid))
+			fail_msg("process %d of the run is still alive", (int)pid);
 	}
 	assert_false(run_cgroup_exists(h));
 }
@@ -204,12 +88,7 @@ static int run_once(struct chaos_scenario *sc, const char *name, char **argv,
 }
 
 #define SKIP_WITHOUT_CG()                                                                  \
-	do {                                                                               \
-		if (!have_cg) {                                                            \
-			print_message("skipped: no writable memory cgroup: %s\n", cgenv.why); \
-			skip();                                                            \
-		}                                                                          \
-	} while (0)
+	TU_SKIP_UNLESS(have_cg, "skipped: no writable memory cgroup: %s\n", cgenv.why)
 
 /* ---- tests ------------------------------------------------------------------- */
 
@@ -220,7 +99,7 @@ static void test_per_worker_oom(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	char *argv[] = {helper, NULL};
-	struct hist h;
+	struct tu_hist h;
 	json_t *d;
 	size_t k;
 	int found = 0;
@@ -236,22 +115,22 @@ static void test_per_worker_oom(void **state)
 	assert_int_equal(run_once(&sc, "oom", argv, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	assert_true(r.oom_kills >= 1);
-	hist_load(r.history, &h);
-	for (k = 0; (d = hist_find(&h, "death", k)) != NULL; k++) {
-		if (ival(d, "task") != 1 || !json_is_integer(json_object_get(d, "task")))
+	tu_hist_load(r.history, &h);
+	for (k = 0; (d = tu_hist_find(&h, "death", NULL, NULL, k)) != NULL; k++) {
+		if (tu_ival(d, "task") != 1 || !json_is_integer(json_object_get(d, "task")))
 			continue;
 		found = 1;
 		assert_true(json_is_true(json_object_get(d, "oom")));
-		assert_true(ival(d, "oom_kill") >= 1);
-		assert_string_equal(sval(d, "signal"), "SIGKILL");
+		assert_true(tu_ival(d, "oom_kill") >= 1);
+		assert_string_equal(tu_sval(d, "signal"), "SIGKILL");
 	}
 	assert_true(found);
-	assert_non_null(hist_find(&h, "oom", 0));
+	assert_non_null(tu_hist_find(&h, "oom", NULL, NULL, 0));
 	/* The per-worker cgroup of the victim was reported. */
-	assert_true(strstr(sval(hist_find(&h, "worker", 0), "cgroup"), "/w0") != NULL);
-	assert_int_equal(hist_count(&h, "protocol_error"), 0);
+	assert_true(strstr(tu_sval(tu_hist_find(&h, "worker", NULL, NULL, 0), "cgroup"), "/w0") != NULL);
+	assert_int_equal(tu_hist_count(&h, "protocol_error", NULL, NULL), 0);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -261,7 +140,7 @@ static void test_kill_on_start(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	char *argv[] = {helper, NULL};
-	struct hist h;
+	struct tu_hist h;
 	json_t *s = NULL, *f, *d = NULL;
 	size_t k;
 
@@ -278,25 +157,25 @@ static void test_kill_on_start(void **state)
 	sc.deadline_ms = 20000;
 	assert_int_equal(run_once(&sc, "onstart", argv, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	hist_load(r.history, &h);
-	for (k = 0; (s = hist_find(&h, "start", k)) != NULL; k++)
-		if (ival(s, "task") == 2)
+	tu_hist_load(r.history, &h);
+	for (k = 0; (s = tu_hist_find(&h, "start", NULL, NULL, k)) != NULL; k++)
+		if (tu_ival(s, "task") == 2)
 			break;
 	assert_non_null(s);
-	f = hist_find(&h, "fault", 0);
+	f = tu_hist_find(&h, "fault", NULL, NULL, 0);
 	assert_non_null(f);
 	assert_true(json_is_true(json_object_get(f, "ok")));
-	assert_int_equal(ival(f, "pid"), ival(s, "pid"));
-	for (k = 0; (d = hist_find(&h, "death", k)) != NULL; k++)
-		if (ival(d, "pid") == ival(s, "pid"))
+	assert_int_equal(tu_ival(f, "pid"), tu_ival(s, "pid"));
+	for (k = 0; (d = tu_hist_find(&h, "death", NULL, NULL, k)) != NULL; k++)
+		if (tu_ival(d, "pid") == tu_ival(s, "pid"))
 			break;
 	assert_non_null(d);
-	assert_int_equal(ival(d, "task"), 2);
-	assert_string_equal(sval(d, "how"), "signal");
-	assert_string_equal(sval(d, "signal"), "SIGKILL");
+	assert_int_equal(tu_ival(d, "task"), 2);
+	assert_string_equal(tu_sval(d, "how"), "signal");
+	assert_string_equal(tu_sval(d, "signal"), "SIGKILL");
 	assert_true(json_is_false(json_object_get(d, "oom")));
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -308,7 +187,7 @@ static void test_deadline_hang(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	char *argv[] = {helper, NULL};
-	struct hist h;
+	struct tu_hist h;
 	json_t *d, *td;
 
 	(void)state;
@@ -318,21 +197,21 @@ static void test_deadline_hang(void **state)
 	sc.deadline_ms = 1000;
 	assert_int_equal(run_once(&sc, "hang", argv, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_HANG);
-	hist_load(r.history, &h);
-	assert_non_null(hist_find(&h, "deadline", 0));
-	d = hist_find(&h, "diag", 0);
+	tu_hist_load(r.history, &h);
+	assert_non_null(tu_hist_find(&h, "deadline", NULL, NULL, 0));
+	d = tu_hist_find(&h, "diag", NULL, NULL, 0);
 	assert_non_null(d);
-	assert_true(hist_count(&h, "diag") >= 2); /* the pool and its hung worker */
+	assert_true(tu_hist_count(&h, "diag", NULL, NULL) >= 2); /* the pool and its hung worker */
 	assert_int_equal(json_array_size(json_object_get(d, "unfinished")), 1);
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(d, "unfinished"), 0)), 0);
-	assert_true(sval(d, "comm")[0] != '\0');
-	td = hist_find(&h, "teardown", 0);
+	assert_true(tu_sval(d, "comm")[0] != '\0');
+	td = tu_hist_find(&h, "teardown", NULL, NULL, 0);
 	assert_non_null(td);
 	assert_true(json_is_true(json_object_get(td, "ok")));
-	assert_true(ival(td, "killed") >= 2);
-	assert_string_equal(sval(hist_find(&h, "end_run", 0), "verdict"), "hang");
+	assert_true(tu_ival(td, "killed") >= 2);
+	assert_string_equal(tu_sval(tu_hist_find(&h, "end_run", NULL, NULL, 0), "verdict"), "hang");
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -344,7 +223,7 @@ static void test_killed_controller_swept(void **state)
 	struct chaos_run_result r;
 	char *argv[] = {helper, NULL};
 	char out[PATH_MAX], hpath[PATH_MAX + 32];
-	struct hist h1, h2;
+	struct tu_hist h1, h2;
 	pid_t ctl;
 	int i, status, have = 0;
 
@@ -362,26 +241,26 @@ static void test_killed_controller_swept(void **state)
 		struct chaos_run_result rr;
 
 		run_once(&sc, "killed-ctl", argv, &rr);
-		child_exit(0);
+		tu_child_exit(0);
 	}
 	/* Wait (bounded) until the hung task has started, then kill the
 	 * controller without any chance to clean up. */
 	for (i = 0; i < 100 && !have; i++) {
-		struct hist t;
+		struct tu_hist t;
 
 		usleep(50000);
 		if (access(hpath, R_OK))
 			continue;
-		hist_load(hpath, &t);
-		have = hist_find(&t, "start", 0) != NULL;
-		hist_free(&t);
+		tu_hist_load(hpath, &t);
+		have = tu_hist_find(&t, "start", NULL, NULL, 0) != NULL;
+		tu_hist_free(&t);
 	}
 	assert_true(have);
 	kill(ctl, SIGKILL);
 	assert_int_equal(waitpid(ctl, &status, 0), ctl);
-	hist_load(hpath, &h1);
+	tu_hist_load(hpath, &h1);
 	assert_true(run_cgroup_exists(&h1)); /* left behind, as a killed controller does */
-	assert_null(hist_find(&h1, "end_run", 0));
+	assert_null(tu_hist_find(&h1, "end_run", NULL, NULL, 0));
 	/* The next run sweeps it. */
 	sc.tasks[0].action = CHAOS_ACT_OK;
 	sc.deadline_ms = 20000;
@@ -389,10 +268,10 @@ static void test_killed_controller_swept(void **state)
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	assert_false(run_cgroup_exists(&h1));
 	assert_nothing_left(&h1);
-	hist_load(r.history, &h2);
+	tu_hist_load(r.history, &h2);
 	assert_nothing_left(&h2);
-	hist_free(&h1);
-	hist_free(&h2);
+	tu_hist_free(&h1);
+	tu_hist_free(&h2);
 	chaos_scenario_free(&sc);
 }
 
@@ -403,7 +282,7 @@ static void test_exited_worker_not_signalled(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	char *argv[] = {helper, NULL};
-	struct hist h;
+	struct tu_hist h;
 	json_t *f, *w;
 
 	(void)state;
@@ -421,25 +300,25 @@ static void test_exited_worker_not_signalled(void **state)
 	sc.deadline_ms = 20000;
 	assert_int_equal(run_once(&sc, "exited", argv, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	hist_load(r.history, &h);
-	f = hist_find(&h, "fault", 0);
-	w = hist_find(&h, "worker", 0);
+	tu_hist_load(r.history, &h);
+	f = tu_hist_find(&h, "fault", NULL, NULL, 0);
+	w = tu_hist_find(&h, "worker", NULL, NULL, 0);
 	assert_non_null(f);
 	assert_non_null(w);
 	assert_true(json_is_false(json_object_get(f, "ok")));
-	assert_string_equal(sval(f, "error"), "target exited");
-	assert_int_equal(ival(f, "pid"), ival(w, "pid"));
+	assert_string_equal(tu_sval(f, "error"), "target exited");
+	assert_int_equal(tu_ival(f, "pid"), tu_ival(w, "pid"));
 	/* No death was caused by a signal: every worker exited on its own. */
 	assert_int_equal(r.deaths, 4);
 	{
-		char *txt = json_dumps(hist_find(&h, "death", 0), 0);
+		char *txt = json_dumps(tu_hist_find(&h, "death", NULL, NULL, 0), 0);
 
 		assert_non_null(txt);
 		assert_null(strstr(txt, "SIGKILL"));
 		free(txt);
 	}
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -450,7 +329,7 @@ static void test_leftover(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	char *argv[] = {helper, "leak", NULL};
-	struct hist h;
+	struct tu_hist h;
 
 	(void)state;
 	SKIP_WITHOUT_CG();
@@ -459,11 +338,11 @@ static void test_leftover(void **state)
 	assert_int_equal(run_once(&sc, "leftover", argv, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	assert_int_equal(r.leftovers, 1);
-	hist_load(r.history, &h);
-	assert_non_null(hist_find(&h, "leftover", 0));
-	assert_true(ival(hist_find(&h, "teardown", 0), "killed") >= 1);
+	tu_hist_load(r.history, &h);
+	assert_non_null(tu_hist_find(&h, "leftover", NULL, NULL, 0));
+	assert_true(tu_ival(tu_hist_find(&h, "teardown", NULL, NULL, 0), "killed") >= 1);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -474,16 +353,16 @@ static void test_bad_target(void **state)
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	char *argv[] = {"/nonexistent/chaos-target", NULL};
-	struct hist h;
+	struct tu_hist h;
 
 	(void)state;
 	assert_int_equal(chaos_scenario_init(&sc, 2), 0);
 	assert_int_equal(run_once(&sc, "bad-target", argv, &r), -ENOENT);
 	assert_non_null(strstr(chaos_run_last_error(), "/nonexistent/chaos-target"));
-	hist_load(r.history, &h);
-	assert_string_equal(sval(hist_find(&h, "end_run", 0), "verdict"), "crashed");
+	tu_hist_load(r.history, &h);
+	assert_string_equal(tu_sval(tu_hist_find(&h, "end_run", NULL, NULL, 0), "verdict"), "crashed");
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -507,7 +386,7 @@ static void test_bench_kill_latency(void **state)
 		struct chaos_scenario sc;
 		struct chaos_run_result r;
 		char *argv[] = {helper, NULL};
-		struct hist h;
+		struct tu_hist h;
 		json_t *s, *d;
 		size_t k;
 
@@ -518,17 +397,17 @@ static void test_bench_kill_latency(void **state)
 		sc.faults[0].signo = SIGKILL;
 		sc.faults[0].attempt = 1;
 		assert_int_equal(run_once(&sc, "bench-latency", argv, &r), 0);
-		hist_load(r.history, &h);
-		s = hist_find(&h, "start", 0);
-		for (k = 0; (d = hist_find(&h, "death", k)) != NULL; k++)
-			if (ival(d, "task") == 0 && json_is_integer(json_object_get(d, "task")))
+		tu_hist_load(r.history, &h);
+		s = tu_hist_find(&h, "start", NULL, NULL, 0);
+		for (k = 0; (d = tu_hist_find(&h, "death", NULL, NULL, k)) != NULL; k++)
+			if (tu_ival(d, "task") == 0 && json_is_integer(json_object_get(d, "task")))
 				break;
 		assert_non_null(s);
 		assert_non_null(d);
 		lat[n++] = (json_real_value(json_object_get(d, "t")) -
 			    json_real_value(json_object_get(s, "t"))) *
 			   1000.0;
-		hist_free(&h);
+		tu_hist_free(&h);
 		chaos_scenario_free(&sc);
 	}
 	qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
@@ -562,7 +441,7 @@ static void test_kill_every_without_kit(void **state)
 	struct chaos_run_result r;
 	char out[PATH_MAX];
 	struct chaos_run_opts o = {.sc = &sc, .target_name = "sh", .outdir = out};
-	struct hist h;
+	struct tu_hist h;
 	json_t *e, *sp;
 	size_t k, nkill = 0, nworker = 0;
 	int cmd;
@@ -575,29 +454,29 @@ static void test_kill_every_without_kit(void **state)
 	assert_int_equal(chaos_run(&o, &r), 0);
 	/* The sleeps died, the shell's wait returned, it printed done. */
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	hist_load(r.history, &h);
-	sp = hist_find(&h, "spawn", 0);
-	for (k = 0; (e = hist_find(&h, "worker", k)) != NULL; k++) {
-		assert_string_equal(sval(e, "source"), "cgroup");
-		assert_int_equal(ival(e, "index"), (long long)k);
-		assert_true(ival(e, "pid") != ival(sp, "pid"));
+	tu_hist_load(r.history, &h);
+	sp = tu_hist_find(&h, "spawn", NULL, NULL, 0);
+	for (k = 0; (e = tu_hist_find(&h, "worker", NULL, NULL, k)) != NULL; k++) {
+		assert_string_equal(tu_sval(e, "source"), "cgroup");
+		assert_int_equal(tu_ival(e, "index"), (long long)k);
+		assert_true(tu_ival(e, "pid") != tu_ival(sp, "pid"));
 		nworker++;
 	}
 	assert_int_equal(nworker, 2);
-	for (k = 0; (e = hist_find(&h, "fault", k)) != NULL; k++) {
+	for (k = 0; (e = tu_hist_find(&h, "fault", NULL, NULL, k)) != NULL; k++) {
 		if (!json_is_true(json_object_get(e, "ok")))
 			continue;
-		assert_string_equal(sval(e, "rule"), "cgroup");
-		assert_true(ival(e, "pid") != ival(sp, "pid"));
+		assert_string_equal(tu_sval(e, "rule"), "cgroup");
+		assert_true(tu_ival(e, "pid") != tu_ival(sp, "pid"));
 		nkill++;
 	}
 	assert_int_equal(nkill, 2);
-	assert_int_equal(hist_count(&h, "death"), 2);
-	for (k = 0; (e = hist_find(&h, "death", k)) != NULL; k++)
-		assert_string_equal(sval(e, "signal"), "SIGKILL");
-	assert_int_equal(ival(hist_find(&h, "target_exit", 0), "code"), 0);
+	assert_int_equal(tu_hist_count(&h, "death", NULL, NULL), 2);
+	for (k = 0; (e = tu_hist_find(&h, "death", NULL, NULL, k)) != NULL; k++)
+		assert_string_equal(tu_sval(e, "signal"), "SIGKILL");
+	assert_int_equal(tu_ival(tu_hist_find(&h, "target_exit", NULL, NULL, 0), "code"), 0);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -611,7 +490,7 @@ static void test_kill_at_kit_rule(void **state)
 	struct chaos_run_result r;
 	char out[PATH_MAX];
 	struct chaos_run_opts o = {.sc = &sc, .target_name = "ctl_pool", .outdir = out};
-	struct hist h;
+	struct tu_hist h;
 	json_t *e, *f;
 	size_t k;
 	int cmd;
@@ -626,20 +505,20 @@ static void test_kill_at_kit_rule(void **state)
 	make_outdir(out, sizeof(out), "killat-kit");
 	assert_int_equal(chaos_run(&o, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	hist_load(r.history, &h);
-	for (k = 0; (e = hist_find(&h, "worker", k)) != NULL; k++)
-		assert_string_equal(sval(e, "source"), "kit");
-	f = hist_find(&h, "fault", 0);
+	tu_hist_load(r.history, &h);
+	for (k = 0; (e = tu_hist_find(&h, "worker", NULL, NULL, k)) != NULL; k++)
+		assert_string_equal(tu_sval(e, "source"), "kit");
+	f = tu_hist_find(&h, "fault", NULL, NULL, 0);
 	assert_true(json_is_true(json_object_get(f, "ok")));
-	assert_string_equal(sval(f, "rule"), "kit");
+	assert_string_equal(tu_sval(f, "rule"), "kit");
 	/* Worker 0 is the first to start, and its task is the one killed. */
-	e = hist_find(&h, "worker", 0);
-	assert_int_equal(ival(e, "index"), 0);
-	assert_int_equal(ival(f, "pid"), ival(e, "pid"));
-	assert_int_equal(ival(f, "task"), ival(hist_find(&h, "start", 0), "task"));
+	e = tu_hist_find(&h, "worker", NULL, NULL, 0);
+	assert_int_equal(tu_ival(e, "index"), 0);
+	assert_int_equal(tu_ival(f, "pid"), tu_ival(e, "pid"));
+	assert_int_equal(tu_ival(f, "task"), tu_ival(tu_hist_find(&h, "start", NULL, NULL, 0), "task"));
 	assert_int_equal(r.deaths, 2);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -653,7 +532,7 @@ static void test_stop_then_cont(void **state)
 	struct chaos_run_result r;
 	char out[PATH_MAX];
 	struct chaos_run_opts o = {.sc = &sc, .target_name = "ctl_pool", .outdir = out};
-	struct hist h;
+	struct tu_hist h;
 	json_t *stop, *cont, *e, *s0 = NULL;
 	size_t k;
 	int cmd;
@@ -665,23 +544,23 @@ static void test_stop_then_cont(void **state)
 	make_outdir(out, sizeof(out), "stopcont");
 	assert_int_equal(chaos_run(&o, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	hist_load(r.history, &h);
-	stop = hist_find(&h, "fault", 0);
-	cont = hist_find(&h, "fault", 1);
+	tu_hist_load(r.history, &h);
+	stop = tu_hist_find(&h, "fault", NULL, NULL, 0);
+	cont = tu_hist_find(&h, "fault", NULL, NULL, 1);
 	assert_non_null(stop);
 	assert_non_null(cont);
-	assert_string_equal(sval(stop, "signal"), "SIGSTOP");
+	assert_string_equal(tu_sval(stop, "signal"), "SIGSTOP");
 	assert_true(json_is_true(json_object_get(stop, "ok")));
-	assert_string_equal(sval(cont, "kind"), "cont");
-	assert_string_equal(sval(cont, "signal"), "SIGCONT");
+	assert_string_equal(tu_sval(cont, "kind"), "cont");
+	assert_string_equal(tu_sval(cont, "signal"), "SIGCONT");
 	assert_true(json_is_true(json_object_get(cont, "ok")));
-	assert_int_equal(ival(cont, "pid"), ival(stop, "pid"));
+	assert_int_equal(tu_ival(cont, "pid"), tu_ival(stop, "pid"));
 	/* SIGCONT came no earlier than asked. */
 	assert_true(json_real_value(json_object_get(cont, "t")) -
 			    json_real_value(json_object_get(stop, "t")) >=
 		    0.399);
-	for (k = 0; (e = hist_find(&h, "end", k)) != NULL; k++)
-		if (ival(e, "task") == 0)
+	for (k = 0; (e = tu_hist_find(&h, "end", NULL, NULL, k)) != NULL; k++)
+		if (tu_ival(e, "task") == 0)
 			s0 = e;
 	assert_non_null(s0);
 	assert_true(json_real_value(json_object_get(s0, "t")) >=
@@ -689,10 +568,10 @@ static void test_stop_then_cont(void **state)
 	assert_int_equal(r.deaths, 3); /* three normal exits, nothing killed */
 	/* Nothing was killed. Before Linux 6.15 the status of a worker its
 	 * parent already reaped cannot be read, so "unknown" is honest too. */
-	for (k = 0; (e = hist_find(&h, "death", k)) != NULL; k++)
-		assert_true(!strcmp(sval(e, "how"), "exit") || !strcmp(sval(e, "how"), "unknown"));
+	for (k = 0; (e = tu_hist_find(&h, "death", NULL, NULL, k)) != NULL; k++)
+		assert_true(!strcmp(tu_sval(e, "how"), "exit") || !strcmp(tu_sval(e, "how"), "unknown"));
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -706,7 +585,7 @@ static void test_whole_run_oom(void **state)
 	struct chaos_run_result r;
 	char out[PATH_MAX];
 	struct chaos_run_opts o = {.sc = &sc, .target_name = "ctl_pool", .outdir = out};
-	struct hist h;
+	struct tu_hist h;
 	json_t *e, *run, *d1 = NULL;
 	size_t k;
 	int cmd;
@@ -720,21 +599,21 @@ static void test_whole_run_oom(void **state)
 	assert_int_equal(chaos_run(&o, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	assert_true(r.oom_kills >= 1);
-	hist_load(r.history, &h);
-	run = hist_find(&h, "run", 0);
-	assert_string_equal(sval(run, "mem_mode"), "whole-run");
-	for (k = 0; (e = hist_find(&h, "death", k)) != NULL; k++)
-		if (json_is_integer(json_object_get(e, "task")) && ival(e, "task") == 1)
+	tu_hist_load(r.history, &h);
+	run = tu_hist_find(&h, "run", NULL, NULL, 0);
+	assert_string_equal(tu_sval(run, "mem_mode"), "whole-run");
+	for (k = 0; (e = tu_hist_find(&h, "death", NULL, NULL, k)) != NULL; k++)
+		if (json_is_integer(json_object_get(e, "task")) && tu_ival(e, "task") == 1)
 			d1 = e;
 	assert_non_null(d1);
 	assert_true(json_is_true(json_object_get(d1, "oom")));
-	assert_true(ival(d1, "oom_kill") >= 1);
+	assert_true(tu_ival(d1, "oom_kill") >= 1);
 	/* The oom event names the run cgroup itself, not a worker cgroup. */
-	e = hist_find(&h, "oom", 0);
+	e = tu_hist_find(&h, "oom", NULL, NULL, 0);
 	assert_non_null(e);
-	assert_string_equal(sval(e, "cgroup"), sval(run, "cgroup"));
+	assert_string_equal(tu_sval(e, "cgroup"), tu_sval(run, "cgroup"));
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -753,7 +632,7 @@ static void pressure_run(int inside)
 	struct chaos_run_result r;
 	char out[PATH_MAX];
 	struct chaos_run_opts o = {.sc = &sc, .target_name = "sh", .outdir = out};
-	struct hist h;
+	struct tu_hist h;
 	json_t *f, *oc, *td;
 	int cmd;
 	pid_t stress;
@@ -769,28 +648,28 @@ static void pressure_run(int inside)
 	make_outdir(out, sizeof(out), inside ? "pressure-in" : "pressure-beside");
 	assert_int_equal(chaos_run(&o, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
-	hist_load(r.history, &h);
-	f = hist_find(&h, "fault", 0);
-	assert_string_equal(sval(f, "kind"), "pressure");
+	tu_hist_load(r.history, &h);
+	f = tu_hist_find(&h, "fault", NULL, NULL, 0);
+	assert_string_equal(tu_sval(f, "kind"), "pressure");
 	assert_true(json_is_true(json_object_get(f, "ok")));
-	stress = (pid_t)ival(f, "pid");
+	stress = (pid_t)tu_ival(f, "pid");
 	assert_true(stress > 0);
 	/* Killed with the run, though its timeout was 10 s. */
-	assert_false(pid_running(stress));
-	oc = hist_find(&h, "outcome", 0);
-	td = hist_find(&h, "teardown", 0);
+	assert_false(tu_pid_running(stress));
+	oc = tu_hist_find(&h, "outcome", NULL, NULL, 0);
+	td = tu_hist_find(&h, "teardown", NULL, NULL, 0);
 	if (inside) {
 		/* stress-ng and its --vm child were in the pressure cgroup. */
-		assert_true(strcmp(sval(oc, "line"), "result 0 0") != 0);
-		assert_int_equal(ival(td, "cgroups_removed"), 2);
+		assert_true(strcmp(tu_sval(oc, "line"), "result 0 0") != 0);
+		assert_int_equal(tu_ival(td, "cgroups_removed"), 2);
 	} else {
-		assert_string_equal(sval(oc, "line"), "result 0 0");
-		assert_int_equal(ival(td, "cgroups_removed"), 1);
+		assert_string_equal(tu_sval(oc, "line"), "result 0 0");
+		assert_int_equal(tu_ival(td, "cgroups_removed"), 1);
 	}
 	print_message("pressure %s: target saw '%s'\n", inside ? "inside" : "beside",
-		      sval(oc, "line"));
+		      tu_sval(oc, "line"));
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 	chaos_scenario_free(&sc);
 }
 
@@ -814,7 +693,7 @@ static void test_pressure_beside(void **state)
 static void test_sigint_cli(void **state)
 {
 	char out[PATH_MAX], hpath[PATH_MAX + 32];
-	struct hist h;
+	struct tu_hist h;
 	struct pollfd p;
 	int i, status, have = 0, pidfd;
 	pid_t ctl;
@@ -832,20 +711,20 @@ static void test_sigint_cli(void **state)
 		dup2(devnull, 1);
 		execl(chaos_bin, chaos_bin, "run", "--deadline", "60s", "--out", out, "--", "sh",
 		      "-c", "sleep 100 & sleep 100; echo done", (char *)NULL);
-		child_exit(127);
+		tu_child_exit(127);
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, ctl, 0);
 	assert_true(pidfd >= 0);
 	/* Wait (bounded) until both sleeps run in the run cgroup. */
 	for (i = 0; i < 100 && !have; i++) {
-		struct hist t;
+		struct tu_hist t;
 
 		usleep(50000);
 		if (access(hpath, R_OK))
 			continue;
-		hist_load(hpath, &t);
-		have = hist_find(&t, "spawn", 0) != NULL;
-		hist_free(&t);
+		tu_hist_load(hpath, &t);
+		have = tu_hist_find(&t, "spawn", NULL, NULL, 0) != NULL;
+		tu_hist_free(&t);
 	}
 	assert_true(have);
 	usleep(200000);
@@ -861,14 +740,14 @@ static void test_sigint_cli(void **state)
 	assert_int_equal(waitpid(ctl, &status, 0), ctl);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 130);
-	hist_load(hpath, &h);
-	assert_string_equal(sval(hist_find(&h, "end_run", 0), "verdict"), "interrupted");
+	tu_hist_load(hpath, &h);
+	assert_string_equal(tu_sval(tu_hist_find(&h, "end_run", NULL, NULL, 0), "verdict"), "interrupted");
 	/* The shell and both sleeps were killed by the teardown. */
-	assert_int_equal(ival(hist_find(&h, "teardown", 0), "killed"), 3);
-	assert_true(json_is_true(json_object_get(hist_find(&h, "teardown", 0), "ok")));
-	assert_int_equal(hist_count(&h, "diag"), 3);
+	assert_int_equal(tu_ival(tu_hist_find(&h, "teardown", NULL, NULL, 0), "killed"), 3);
+	assert_true(json_is_true(json_object_get(tu_hist_find(&h, "teardown", NULL, NULL, 0), "ok")));
+	assert_int_equal(tu_hist_count(&h, "diag", NULL, NULL), 3);
 	assert_nothing_left(&h);
-	hist_free(&h);
+	tu_hist_free(&h);
 }
 
 /* A controller SIGKILLed mid-run at random (seeded) moments, 10 times;
@@ -879,7 +758,7 @@ static void test_killed_controller_random(void **state)
 {
 	uint64_t seed = 20240607;
 	char out[PATH_MAX], hpath[PATH_MAX + 32];
-	struct hist hs[10], last;
+	struct tu_hist hs[10], last;
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
 	char *argv[] = {helper, NULL};
@@ -904,15 +783,15 @@ static void test_killed_controller_random(void **state)
 			execl(chaos_bin, chaos_bin, "run", "--tasks", "6", "--workers", "2",
 			      "--deadline", "10s", "--out", out, "--", "sh", "-c",
 			      "for i in 1 2 3; do sleep 2 & done; wait; echo done", (char *)NULL);
-			child_exit(127);
+			tu_child_exit(127);
 		}
 		usleep(delay_ms * 1000);
 		kill(ctl, SIGKILL);
 		assert_int_equal(waitpid(ctl, &status, 0), ctl);
 		snprintf(hpath, sizeof(hpath), "%s/history.jsonl", out);
 		if (access(hpath, R_OK) == 0) {
-			hist_load(hpath, &hs[k]); /* fails on any invalid line */
-			if (hist_find(&hs[k], "run", 0) && !hist_find(&hs[k], "end_run", 0) &&
+			tu_hist_load(hpath, &hs[k]); /* fails on any invalid line */
+			if (tu_hist_find(&hs[k], "run", NULL, NULL, 0) && !tu_hist_find(&hs[k], "end_run", NULL, NULL, 0) &&
 			    run_cgroup_exists(&hs[k]))
 				left++;
 		} else {
@@ -925,37 +804,32 @@ static void test_killed_controller_random(void **state)
 	assert_int_equal(run_once(&sc, "after-killed-rand", argv, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	for (k = 0; k < 10; k++) {
-		if (hs[k].n && hist_find(&hs[k], "run", 0) &&
-		    json_is_string(json_object_get(hist_find(&hs[k], "run", 0), "cgroup")))
+		if (hs[k].n && tu_hist_find(&hs[k], "run", NULL, NULL, 0) &&
+		    json_is_string(json_object_get(tu_hist_find(&hs[k], "run", NULL, NULL, 0), "cgroup")))
 			assert_nothing_left(&hs[k]);
-		hist_free(&hs[k]);
+		tu_hist_free(&hs[k]);
 	}
-	hist_load(r.history, &last);
+	tu_hist_load(r.history, &last);
 	assert_nothing_left(&last);
-	hist_free(&last);
+	tu_hist_free(&last);
 	chaos_scenario_free(&sc);
 }
 
 static int setup(void **state)
 {
-	char exe[900];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+	char exe[PATH_MAX];
+	int ret;
 
 	(void)state;
-	if (n <= 0)
+	if (tu_exe_dir(exe, sizeof(exe)))
 		return -1;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	snprintf(helper, sizeof(helper), "%s/helpers/ctl_pool", exe);
-	snprintf(chaos_bin, sizeof(chaos_bin), "%s/../chaos", exe);
-	snprintf(outroot, sizeof(outroot), "%s/test_run.out", exe);
-	mkdir(outroot, 0755);
+	snprintf(chaos_bin, sizeof(chaos_bin), "%.*s/../chaos", PATH_MAX - 16, exe);
+	ret = tu_helper_setup("ctl_pool", helper, sizeof(helper), "test_run.out", outroot,
+			      sizeof(outroot));
 	have_cg = chaos_cg_detect(&cgenv) == 0 && cgenv.version != CHAOS_CG_NONE;
 	/* Tasks that wait for a `go` that never comes must not wait 30 s. */
 	setenv("CHAOS_GO_TIMEOUT_MS", "5000", 1);
-	return access(helper, X_OK);
+	return ret;
 }
 
 int main(void)

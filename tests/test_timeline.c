@@ -18,6 +18,7 @@
 
 #include "../scenarios/targets_internal.h"
 #include "../scenarios/timeline.h"
+#include "util/testutil.h"
 
 static char data_dir[PATH_MAX];
 
@@ -66,41 +67,32 @@ static char *render(const char *fixture, const char *title)
 	return buf;
 }
 
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
-}
-
 static void test_kill_skip_elements(void **state)
 {
 	char *svg = render("kill-skip.jsonl", NULL);
 
 	(void)state;
 	/* Lanes: the run lane plus three worker PIDs. */
-	assert_int_equal(count(svg, "class=\"lane\""), 4);
+	assert_int_equal(tu_count(svg, "class=\"lane\""), 4);
 	assert_non_null(strstr(svg, "worker 0 (pid 101)"));
 	assert_non_null(strstr(svg, "worker 2 (pid 103)"));
 	/* Tasks 0 and 1 returned, 2 failed, 3 was killed. */
-	assert_int_equal(count(svg, "class=\"bar ok\""), 2);
-	assert_int_equal(count(svg, "class=\"bar failed\""), 1);
-	assert_int_equal(count(svg, "class=\"bar killed\""), 1);
-	assert_int_equal(count(svg, "class=\"bar open\""), 0);
-	assert_int_equal(count(svg, "class=\"fault\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"bar ok\""), 2);
+	assert_int_equal(tu_count(svg, "class=\"bar failed\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"bar killed\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"bar open\""), 0);
+	assert_int_equal(tu_count(svg, "class=\"fault\""), 1);
 	assert_non_null(strstr(svg, ">SIGKILL<"));
-	assert_int_equal(count(svg, "class=\"death\""), 1);
-	assert_int_equal(count(svg, "class=\"death oom\""), 0);
+	assert_int_equal(tu_count(svg, "class=\"death\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"death oom\""), 0);
 	/* Worker 0 exiting idle with code 0 at shutdown is not a death mark. */
-	assert_int_equal(count(svg, "class=\"exit\""), 1);
-	assert_int_equal(count(svg, "class=\"finish\""), 1);
-	assert_int_equal(count(svg, "class=\"hung\""), 0);
+	assert_int_equal(tu_count(svg, "class=\"exit\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"finish\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"hung\""), 0);
 	/* The 2 s deadline is beyond the 0.13 s run: said, not drawn. */
-	assert_int_equal(count(svg, "class=\"deadline\""), 0);
+	assert_int_equal(tu_count(svg, "class=\"deadline\""), 0);
 	assert_non_null(strstr(svg, "beyond the right edge"));
-	assert_true(count(svg, "class=\"tick\"") >= 4);
+	assert_true(tu_count(svg, "class=\"tick\"") >= 4);
 	assert_non_null(strstr(svg, "kill-one-skip on safepool"));
 	free(svg);
 }
@@ -110,18 +102,18 @@ static void test_oom_hang_elements(void **state)
 	char *svg = render("oom-hang.jsonl", NULL);
 
 	(void)state;
-	assert_int_equal(count(svg, "class=\"lane\""), 3);
-	assert_int_equal(count(svg, "class=\"death oom\""), 1);
-	assert_int_equal(count(svg, "class=\"death\""), 0);
-	assert_int_equal(count(svg, "class=\"exit\""), 0);
-	assert_int_equal(count(svg, "class=\"bar killed\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"lane\""), 3);
+	assert_int_equal(tu_count(svg, "class=\"death oom\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"death\""), 0);
+	assert_int_equal(tu_count(svg, "class=\"exit\""), 0);
+	assert_int_equal(tu_count(svg, "class=\"bar killed\""), 1);
 	/* Task 2 never ended: the target hung. */
-	assert_int_equal(count(svg, "class=\"bar open\""), 1);
-	assert_int_equal(count(svg, "class=\"hung\""), 1);
-	assert_int_equal(count(svg, "class=\"finish\""), 0);
-	assert_int_equal(count(svg, "class=\"deadline\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"bar open\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"hung\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"finish\""), 0);
+	assert_int_equal(tu_count(svg, "class=\"deadline\""), 1);
 	/* The SIGSTOP was not delivered: a hollow mark. */
-	assert_int_equal(count(svg, "class=\"fault\""), 1);
+	assert_int_equal(tu_count(svg, "class=\"fault\""), 1);
 	assert_non_null(strstr(svg, "(not delivered)"));
 	assert_non_null(strstr(svg, "verdict: hang"));
 	free(svg);
@@ -143,8 +135,8 @@ static void test_escaping_and_self_contained(void **state)
 		assert_null(strstr(s, "<script"));
 		assert_null(strstr(s, "href"));
 		assert_null(strstr(s, "<image"));
-		assert_int_equal(count(s, "<svg "), 1);
-		assert_int_equal(count(s, "</svg>"), 1);
+		assert_int_equal(tu_count(s, "<svg "), 1);
+		assert_int_equal(tu_count(s, "</svg>"), 1);
 	}
 	free(svg);
 	free(own);
@@ -166,8 +158,8 @@ static void test_empty_and_garbage(void **state)
 	fclose(out);
 	fclose(in);
 	/* One lane from the start event, its attempt never ended. */
-	assert_int_equal(count(buf, "class=\"lane\""), 2);
-	assert_int_equal(count(buf, "class=\"bar open\""), 1);
+	assert_int_equal(tu_count(buf, "class=\"lane\""), 2);
+	assert_int_equal(tu_count(buf, "class=\"bar open\""), 1);
 	assert_non_null(strstr(buf, "history cut short"));
 	free(buf);
 }

@@ -30,25 +30,7 @@
 
 #include "../../scenarios/kit/chaos_task.h"
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
-
-static void leave(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
+#include "../util/testutil.h"
 
 /* A new connection to the controller's event socket, or -1. */
 static int ev_connect(void)
@@ -154,7 +136,7 @@ static int mode_late(unsigned pause_ms)
 			char line[64];
 			unsigned id;
 
-			sleep_ms(pause_ms);
+			tu_sleep_ms(pause_ms);
 			for (id = k; id < ntasks; id += workers) {
 				int64_t result = 0;
 				int n;
@@ -168,9 +150,9 @@ static int mode_late(unsigned pause_ms)
 				/* One write per line: below PIPE_BUF, so lines of
 				 * different workers never interleave. */
 				if (write(1, line, (size_t)n) != n)
-					leave(3);
+					tu_child_exit(3);
 			}
-			leave(0);
+			tu_child_exit(0);
 		}
 	}
 	while (wait(&status) > 0 || errno == EINTR)
@@ -197,7 +179,7 @@ static int mode_escape(void)
 
 		close(p[0]);
 		if (fd < 0 || ev_send(fd, "start 0\n") || ev_wait(fd) != 1)
-			leave(2);
+			tu_child_exit(2);
 		snprintf(me, sizeof(me), "%d", (int)getpid());
 		cg = open(procs, O_WRONLY | O_CLOEXEC);
 		ok = cg >= 0 && write(cg, me, strlen(me)) == (ssize_t)strlen(me);
@@ -206,12 +188,12 @@ static int mode_escape(void)
 		/* Tell the pool where it stands, then stay long enough for
 		 * the test's timed fault to look at this process. */
 		if (write(p[1], ok ? "y" : "n", 1) != 1)
-			leave(2);
+			tu_child_exit(2);
 		close(p[1]);
-		sleep_ms(1000);
+		tu_sleep_ms(1000);
 		ev_send(fd, "end 0 0\n");
 		close(fd);
-		leave(ok ? 0 : 4);
+		tu_child_exit(ok ? 0 : 4);
 	}
 	close(p[1]);
 	{
@@ -237,7 +219,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(mode, "idle") == 0) {
-		sleep_ms(argc > 2 ? (unsigned)atoi(argv[2]) : 300);
+		tu_sleep_ms(argc > 2 ? (unsigned)atoi(argv[2]) : 300);
 		printf("done\n");
 		return 0;
 	}

@@ -19,9 +19,7 @@
 
 #include "../../scenarios/kit/chaos_task.h"
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "../util/testutil.h"
 
 struct slot {
 	pid_t pid;
@@ -36,14 +34,6 @@ static uint32_t env_u32(const char *name, uint32_t def)
 	return v && *v ? (uint32_t)strtoul(v, NULL, 10) : def;
 }
 
-static void leave(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
-
 /* The worker: run one task and write its result to the pipe. */
 static void worker(uint32_t id, int fd)
 {
@@ -56,8 +46,8 @@ static void worker(uint32_t id, int fd)
 	else
 		n = snprintf(buf, sizeof(buf), "err %d\n", ret);
 	if (write(fd, buf, (size_t)n) != n)
-		leave(3);
-	leave(0);
+		tu_child_exit(3);
+	tu_child_exit(0);
 }
 
 /* Wait for one worker and print its task's outcome. */
@@ -116,7 +106,7 @@ int main(int argc, char **argv)
 		/* Detached from stdout so that the controller sees EOF. */
 		close(1);
 		sleep(300);
-		leave(0);
+		tu_child_exit(0);
 	}
 	while (next < ntasks || running > 0) {
 		while (next < ntasks && running < workers) {

@@ -17,19 +17,9 @@
 
 #include "../../scenarios/kit/chaos_task.h"
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "../util/testutil.h"
 
 #define FORK_CAP 20000
-
-static void leave(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
 
 static int wait_for(pid_t pid, int *st)
 {
@@ -54,7 +44,7 @@ int main(void)
 	if (worker < 0)
 		return 1;
 	if (worker == 0)
-		leave(chaos_task_run(0, &result) == 0 ? 0 : 1);
+		tu_child_exit(chaos_task_run(0, &result) == 0 ? 0 : 1);
 	if (wait_for(worker, &st) || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return 1;
 	printf("result 0 %" PRId64 "\n", (int64_t)0);
@@ -72,7 +62,7 @@ int main(void)
 				while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 					;
 			}
-			leave(0);
+			tu_child_exit(0);
 		}
 		if (p == worker) {
 			innocent = p;

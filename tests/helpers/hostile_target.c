@@ -28,25 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
-
-static void leave(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
+#include "../util/testutil.h"
 
 /* Write all of buf (a hostile peer is not excused from partial writes). */
 static int write_all(int fd, const void *buf, size_t n)
@@ -126,10 +108,10 @@ static int mode_escape(void)
 			signal(SIGTERM, SIG_IGN);
 			signal(SIGHUP, SIG_IGN);
 			close(1); /* else the controller would wait for its EOF */
-			sleep_ms(300000);
-			leave(0);
+			tu_sleep_ms(300000);
+			tu_child_exit(0);
 		}
-		leave(0);
+		tu_child_exit(0);
 	}
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 		;
@@ -142,8 +124,8 @@ static void mode_ignore_term(void)
 {
 	signal(SIGTERM, SIG_IGN);
 	if (fork() == 0) {
-		sleep_ms(300000);
-		leave(0);
+		tu_sleep_ms(300000);
+		tu_child_exit(0);
 	}
 	for (;;)
 		pause();
@@ -172,7 +154,7 @@ static int mode_close_mid(void)
 		write_all(fd, "end 0 ", 6);
 	close(fd);
 	/* Live long enough for the controller to notice the orphaned task. */
-	sleep_ms(1500);
+	tu_sleep_ms(1500);
 	printf("done\n");
 	return 0;
 }
@@ -233,7 +215,7 @@ static int mode_flood(void)
 		}
 	}
 	fprintf(stderr, "flood: %d connections open, %d refused\n", opened, refused);
-	sleep_ms(500);
+	tu_sleep_ms(500);
 	for (i = 0; i < 3000; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -65,9 +65,7 @@
 
 #include "safepool.h"
 
-#ifdef SP_COVERAGE
-void __gcov_dump(void);
-#endif
+#include "../util/testutil.h"
 
 #define SOAK_MAX_TASKS 256
 #define SOAK_LOG_CAP 8192 /* kills per map: 256 tasks x 21 attempts fit */
@@ -92,6 +90,7 @@ struct soak_cfg {
 	unsigned map_timeout_ms;
 	unsigned max_seconds; /* give up (as a failure) after this long */
 	int quiet;
+	int batch_always; /* every pool batches (when max_batch > 1), not one in four */
 };
 
 struct soak_stats {
@@ -206,14 +205,6 @@ static uint8_t result_byte(const struct targ *a, size_t k)
 
 /* ---- the task (runs in the workers) ---- */
 
-static void soak_child_exit(int code)
-{
-#ifdef SP_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(code);
-}
-
 /* The attempt's kill was claimed, so the SIGKILL is on its way: returning
  * would turn a recorded kill into a completion. Wait for it, bounded; exit
  * code 99 (an SP_FAILED outcome) reports a kill that never came. */
@@ -221,7 +212,7 @@ __attribute__((noreturn)) static void wait_for_death(void)
 {
 	for (int i = 0; i < SOAK_DEATH_WAIT_MS; i++)
 		sleep_us(1000);
-	soak_child_exit(99);
+	tu_child_exit(99);
 	for (;;)
 		;
 }
@@ -905,7 +896,7 @@ static void pool_options(struct rng *rng, const struct soak_cfg *cfg, struct sp_
 	o->workers = 1 + rng_below(rng, 4);
 	o->pipeline = pipelines[rng_below(rng, 4)];
 	o->batch = 1;
-	if (cfg->max_batch > 1 && rng_below(rng, 4) == 0)
+	if (cfg->max_batch > 1 && (cfg->batch_always || rng_below(rng, 4) == 0))
 		o->batch = 2 + rng_below(rng, cfg->max_batch - 1);
 	o->policy = SP_POLICY_SKIP; /* every map overrides it */
 	o->max_retries = SOAK_RETRY_CAP;
