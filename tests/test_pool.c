@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +24,7 @@
 #include "safepool.h"
 #include "../pool/src/internal.h"
 #include "../pool/src/wire.h"
+#include "util/testutil.h"
 
 #ifdef SP_COVERAGE
 void __gcov_dump(void);
@@ -782,6 +786,473 @@ static void test_api_errors(void **state)
 	assert_no_children();
 }
 
+/* ---- exit status of a process someone else reaped ---- */
+
+/* The stable first part of the kernel's struct pidfd_info (PIDFD_GET_INFO,
+ * Linux 6.13; PIDFD_INFO_EXIT since 6.15): newer than the system headers. */
+struct t_pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code;
+};
+#define T_PIDFD_INFO_EXIT (1ull << 3)
+#define T_PIDFD_GET_INFO _IOWR(0xFF, 11, struct t_pidfd_info)
+
+/* Does this kernel keep the exit status of a reaped process for its
+ * pidfd? Asked of a real child: it exits with 7, we reap it, then ask. */
+static int have_pidfd_exit_info(void)
+{
+	struct t_pidfd_info info;
+	pid_t pid = fork();
+	int fd, r;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+#ifdef SP_COVERAGE
+		__gcov_dump();
+#endif
+		_exit(7);
+	}
+	fd = (int)syscall(SYS_pidfd_open, pid, 0); /* works on a zombie too */
+	assert_true(fd >= 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	memset(&info, 0, sizeof(info));
+	info.mask = T_PIDFD_INFO_EXIT;
+	r = ioctl(fd, T_PIDFD_GET_INFO, &info);
+	close(fd);
+	return r == 0 && (info.mask & T_PIDFD_INFO_EXIT) && WIFEXITED(info.exit_code) &&
+	       WEXITSTATUS(info.exit_code) == 7;
+}
+
+/* The wait status of a process that has been reaped (by the pool), read
+ * from a pidfd opened while it lived. The status is recorded as the
+ * process is reaped, so it is there once the reaper has returned; a few
+ * bounded retries cover a reaper in another process. */
+static int reaped_status(int pidfd)
+{
+	for (int tries = 0; tries < 500; tries++) {
+		struct t_pidfd_info info;
+
+		memset(&info, 0, sizeof(info));
+		info.mask = T_PIDFD_INFO_EXIT;
+		assert_int_equal(ioctl(pidfd, T_PIDFD_GET_INFO, &info), 0);
+		if (info.mask & T_PIDFD_INFO_EXIT)
+			return info.exit_code;
+		usleep(10000);
+	}
+	fail_msg("no exit status for the pidfd after 5 s");
+	return -1;
+}
+
+static int worker_pidfd(sp_pool *p)
+{
+	pid_t pid;
+	size_t n = 0;
+	int fd;
+
+	assert_int_equal(sp_worker_pids(p, &pid, 1, &n), 0);
+	assert_int_equal(n, 1);
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Destroying one pool while another lives: the destroyed pool's workers
+ * see EOF and exit with code 0 by themselves. Before the fix a worker of
+ * the other pool held a copy of their pipes, so they only died by the
+ * SIGKILL that ends the 2 s grace: the exit status tells the two apart
+ * without any timing. Both directions: an older pool destroyed while a
+ * newer one lives, and a newer pool destroyed while an older one has
+ * started a replacement worker since. */
+static void test_two_pools_eof(void **state)
+{
+	struct plan pl;
+	sp_pool *a, *b, *c;
+	int fa, fb, fc, st;
+
+	(void)state;
+	if (!have_pidfd_exit_info()) {
+		print_message("skipped: kernel without PIDFD_INFO_EXIT (needs 6.15)\n");
+		skip();
+	}
+	a = make_pool(1, SP_POLICY_SKIP, NULL);
+	b = make_pool(1, SP_POLICY_SKIP, NULL);
+	fa = worker_pidfd(a);
+	sp_pool_destroy(a);
+	st = reaped_status(fa);
+	close(fa);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	c = make_pool(1, SP_POLICY_SKIP, NULL);
+	/* b's worker dies; its replacement is forked while c's pipes exist. */
+	plan_init(&pl, 4);
+	plan_set(&pl, 1, C_KILL, 0);
+	assert_int_equal(sp_map(b, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	assert_int_equal(pl.res[1].outcome, SP_KILLED);
+	plan_free(&pl);
+	fb = worker_pidfd(b);
+	fc = worker_pidfd(c);
+	sp_pool_destroy(c);
+	st = reaped_status(fc);
+	close(fc);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	sp_pool_destroy(b);
+	st = reaped_status(fb);
+	close(fb);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_no_children();
+}
+
+/* Pools driven from two threads at once: workers are started, killed and
+ * replaced and pools destroyed concurrently, so a fork in one thread
+ * races descriptor changes in the other. This guards the locking of the
+ * descriptor registry (no deadlock, no descriptor of the wrong pool or of
+ * the caller closed): every map must be right and every destroyed pool's
+ * workers must leave by EOF (exit code 0), not by the grace SIGKILL.
+ * (test_two_pools_eof is the deterministic check of the registry itself.)
+ * cmocka's asserts may only run in the test's thread: the threads count
+ * what went wrong and the test asserts the counts. */
+#define THR_ROUNDS 8
+struct thr_stats {
+	int bad_create, bad_map, bad_outcome, bad_exit, workers_checked;
+};
+
+static void *pool_thread(void *arg)
+{
+	struct thr_stats *st = arg;
+	unsigned char cmd[20][2];
+	const void *args[20];
+	size_t lens[20];
+	struct sp_result res[20];
+
+	for (int i = 0; i < 20; i++) {
+		cmd[i][0] = i == 5 ? C_KILL : C_OK;
+		cmd[i][1] = 0;
+		args[i] = cmd[i];
+		lens[i] = 2;
+	}
+	for (int round = 0; round < THR_ROUNDS; round++) {
+		struct sp_options o;
+		sp_pool *p = NULL;
+		pid_t pids[2];
+		int fds[2] = {-1, -1};
+		size_t n = 0;
+
+		sp_options_init(&o);
+		o.workers = 2;
+		if (sp_pool_create(&p, &o) != 0) {
+			st->bad_create++;
+			continue;
+		}
+		if (sp_map(p, task, args, lens, 20, res, NULL) != 0) {
+			st->bad_map++;
+		} else {
+			for (int i = 0; i < 20; i++)
+				if (res[i].outcome != (i == 5 ? SP_KILLED : SP_OK))
+					st->bad_outcome++;
+			sp_results_free(res, 20);
+		}
+		sp_worker_pids(p, pids, 2, &n);
+		for (size_t i = 0; i < n; i++)
+			fds[i] = (int)syscall(SYS_pidfd_open, pids[i], 0);
+		sp_pool_destroy(p);
+		for (size_t i = 0; i < n; i++) {
+			struct t_pidfd_info info;
+			int got = 0;
+
+			for (int tries = 0; fds[i] >= 0 && tries < 500 && !got; tries++) {
+				memset(&info, 0, sizeof(info));
+				info.mask = T_PIDFD_INFO_EXIT;
+				if (ioctl(fds[i], T_PIDFD_GET_INFO, &info) < 0)
+					break;
+				got = (info.mask & T_PIDFD_INFO_EXIT) != 0;
+				if (!got)
+					usleep(10000);
+			}
+			if (!got || !WIFEXITED(info.exit_code) || WEXITSTATUS(info.exit_code) != 0)
+				st->bad_exit++;
+			st->workers_checked++;
+			if (fds[i] >= 0)
+				close(fds[i]);
+		}
+	}
+	return NULL;
+}
+
+static void test_pools_in_threads(void **state)
+{
+	pthread_t th[2];
+	struct thr_stats st[2];
+
+	(void)state;
+	if (!have_pidfd_exit_info()) {
+		print_message("skipped: kernel without PIDFD_INFO_EXIT (needs 6.15)\n");
+		skip();
+	}
+	memset(st, 0, sizeof(st));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, pool_thread, &st[i]), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(st[i].bad_create, 0);
+		assert_int_equal(st[i].bad_map, 0);
+		assert_int_equal(st[i].bad_outcome, 0);
+		assert_int_equal(st[i].bad_exit, 0);
+		assert_int_equal(st[i].workers_checked, 2 * THR_ROUNDS);
+	}
+	assert_no_children();
+}
+
+/* What a child that ignores SIGCHLD saw from its pool. */
+#define IGN_TASKS 6
+struct ign_report {
+	int map_rc;
+	int outcome[IGN_TASKS], signal[IGN_TASKS], oom[IGN_TASKS], exit_code[IGN_TASKS];
+	int create2_rc, map2_rc;
+};
+
+static int init_always_fails(void *userdata)
+{
+	int fd = userdata ? *(int *)userdata : -1;
+
+	if (fd >= 0 && write(fd, "i", 1) != 1)
+		return 2;
+	return 1;
+}
+
+__attribute__((noreturn)) static void ign_child(int out_fd)
+{
+	static unsigned char cmd[IGN_TASKS][2] = {{C_OK, 0},   {C_KILL, 0}, {C_OK, 0},
+						  {C_EXIT, 0}, {C_SEGV, 0}, {C_OK, 0}};
+	const void *args[IGN_TASKS];
+	size_t lens[IGN_TASKS];
+	struct sp_result res[IGN_TASKS];
+	struct ign_report rep;
+	struct sp_options o;
+	sp_pool *p = NULL;
+	int code = 1;
+
+	memset(&rep, 0, sizeof(rep));
+	signal(SIGCHLD, SIG_IGN); /* the kernel reaps every child at once */
+	for (int i = 0; i < IGN_TASKS; i++) {
+		args[i] = cmd[i];
+		lens[i] = 2;
+	}
+	sp_options_init(&o);
+	o.workers = 1;
+	rep.map_rc = sp_pool_create(&p, &o);
+	if (rep.map_rc == 0)
+		rep.map_rc = sp_map(p, task, args, lens, IGN_TASKS, res, NULL);
+	for (int i = 0; rep.map_rc == 0 && i < IGN_TASKS; i++) {
+		rep.outcome[i] = res[i].outcome;
+		rep.signal[i] = res[i].signal;
+		rep.oom[i] = res[i].oom;
+		rep.exit_code[i] = res[i].exit_code;
+	}
+	if (rep.map_rc == 0)
+		sp_results_free(res, IGN_TASKS);
+	sp_pool_destroy(p);
+	p = NULL;
+
+	/* Start-up deaths nobody can wait for: bounded all the same. */
+	o.workers = 2;
+	o.restart_max = 0;
+	o.worker_init = init_always_fails;
+	rep.create2_rc = sp_pool_create(&p, &o);
+	rep.map2_rc = 1;
+	if (rep.create2_rc == 0)
+		rep.map2_rc = sp_map(p, task, args, lens, IGN_TASKS, res, NULL);
+	sp_pool_destroy(p);
+	if (write(out_fd, &rep, sizeof(rep)) == sizeof(rep))
+		code = 0;
+#ifdef SP_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(code);
+}
+
+/* SIGCHLD ignored: the kernel reaps the workers itself, so waitid() on the
+ * pidfd fails. The outcomes must still be definite and honest: the real
+ * status where the pidfd keeps it (Linux 6.15+), otherwise SP_KILLED with
+ * signal 0 and oom unknown, and never SP_OOM_NO for a SIGKILL. */
+static void test_sigchld_ignored(void **state)
+{
+	struct ign_report rep;
+	int pipefd[2], pidfd, exact = have_pidfd_exit_info();
+	pid_t child;
+	struct pollfd pfd;
+	siginfo_t si;
+
+	(void)state;
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(pipefd[0]);
+		ign_child(pipefd[1]);
+	}
+	close(pipefd[1]);
+	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	assert_true(pidfd >= 0);
+	pfd = (struct pollfd){pipefd[0], POLLIN, 0};
+	assert_int_equal(poll(&pfd, 1, 60000), 1);
+	assert_int_equal(read(pipefd[0], &rep, sizeof(rep)), sizeof(rep));
+	close(pipefd[0]);
+	pfd = (struct pollfd){pidfd, POLLIN, 0};
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED), 0);
+	close(pidfd);
+	assert_int_equal(si.si_code, CLD_EXITED);
+	assert_int_equal(si.si_status, 0);
+
+	assert_int_equal(rep.map_rc, 0);
+	for (int i = 0; i < IGN_TASKS; i++)
+		if (i != 1 && i != 3 && i != 4)
+			assert_int_equal(rep.outcome[i], SP_OK);
+	assert_int_equal(rep.outcome[1], SP_KILLED);
+	assert_int_not_equal(rep.oom[1], SP_OOM_NO);
+	if (exact) {
+		assert_int_equal(rep.signal[1], SIGKILL);
+		assert_int_equal(rep.outcome[3], SP_FAILED);
+		assert_int_equal(rep.exit_code[3], 3);
+		assert_int_equal(rep.outcome[4], SP_KILLED);
+		assert_int_equal(rep.signal[4], SIGSEGV);
+		assert_int_equal(rep.oom[4], SP_OOM_NO);
+	} else {
+		print_message("kernel without PIDFD_INFO_EXIT: checking the fallback\n");
+		static const int died[] = {1, 3, 4};
+
+		for (size_t k = 0; k < sizeof(died) / sizeof(died[0]); k++) {
+			assert_int_equal(rep.outcome[died[k]], SP_KILLED);
+			assert_int_equal(rep.signal[died[k]], 0);
+			assert_int_equal(rep.oom[died[k]], SP_OOM_UNKNOWN);
+		}
+	}
+	/* Either the pool could not even open a pidfd in time (create fails
+	 * with SP_ESTART) or the map ends with it: never a fork loop. */
+	assert_true(rep.create2_rc == 0 || rep.create2_rc == SP_ESTART);
+	if (rep.create2_rc == 0)
+		assert_int_equal(rep.map2_rc, SP_ESTART);
+	assert_no_children();
+}
+
+/* Bytes waiting in a pipe, read without blocking. */
+static size_t drain(int fd)
+{
+	char buf[256];
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+	assert_true(n == 0 || errno == EAGAIN);
+	return total;
+}
+
+/* A worker_init that always fails, with restart intensity off: the map
+ * ends with SP_ESTART after SP_START_FAILS_MAX start-up deaths in a row
+ * instead of forking forever, every task is cancelled, and the pool stays
+ * usable (each call again bounded). */
+static void test_init_always_fails(void **state)
+{
+	static int init_fd = -1;
+	unsigned char ok[2] = {C_OK, 0};
+	int pipefd[2];
+	struct sp_options o;
+	struct plan pl;
+	struct sp_result r;
+	sp_pool *p;
+	uint64_t id;
+	size_t inits, npids = 9;
+	pid_t pids[2];
+	struct sp_killed cause;
+
+	(void)state;
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC | O_NONBLOCK), 0);
+	init_fd = pipefd[1];
+	sp_options_init(&o);
+	o.restart_max = 0;
+	o.worker_init = init_always_fails;
+	o.userdata = &init_fd;
+	p = make_pool(2, SP_POLICY_SKIP, &o);
+	for (int round = 0; round < 2; round++) {
+		plan_init(&pl, 10);
+		assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), SP_ESTART);
+		for (size_t i = 0; i < pl.n; i++) {
+			assert_int_equal(pl.res[i].outcome, SP_CANCELLED);
+			assert_int_equal(pl.res[i].attempts, 0);
+			assert_null(pl.res[i].data);
+		}
+		plan_free(&pl);
+		/* Every dead worker ran init once; the live one killed at
+		 * the end may or may not have got that far. */
+		inits = drain(pipefd[0]);
+		assert_true(inits >= SP_START_FAILS_MAX);
+		assert_true(inits <= SP_START_FAILS_MAX + 2);
+		assert_int_equal(sp_worker_pids(p, pids, 2, &npids), 0);
+		assert_int_equal(npids, 0);
+		assert_int_equal(sp_abort_cause(p, &cause), -ENOENT);
+		assert_no_children();
+	}
+	/* The submit path ends the same way: the task comes back cancelled. */
+	assert_int_equal(sp_submit(p, task, ok, sizeof(ok), &id), 0);
+	assert_int_equal(sp_wait(p, id, 30000, &r, NULL), 0);
+	assert_int_equal(r.outcome, SP_CANCELLED);
+	assert_null(r.data);
+	assert_int_equal(sp_wait(p, 0, 0, &r, NULL), -ENOENT);
+	inits = drain(pipefd[0]);
+	assert_true(inits >= SP_START_FAILS_MAX && inits <= SP_START_FAILS_MAX + 2);
+	assert_string_not_equal(sp_strerror(SP_ESTART), "unknown error");
+	sp_pool_destroy(p);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	assert_no_children();
+}
+
+/* Start-up failures are counted in a row: fewer of them than the cap, even
+ * with restart intensity off, and the map completes normally. */
+static unsigned *init_calls; /* shared with the workers */
+
+static int init_fails_first(void *userdata)
+{
+	(void)userdata;
+	return __atomic_fetch_add(init_calls, 1, __ATOMIC_RELAXED) < SP_START_FAILS_MAX - 4;
+}
+
+static void test_init_fails_transiently(void **state)
+{
+	struct sp_options o;
+	struct plan pl;
+	sp_pool *p;
+
+	(void)state;
+	init_calls = mmap(NULL, sizeof(*init_calls), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(init_calls != MAP_FAILED);
+	*init_calls = 0;
+	sp_options_init(&o);
+	o.restart_max = 0;
+	o.worker_init = init_fails_first;
+	p = make_pool(2, SP_POLICY_SKIP, &o);
+	plan_init(&pl, 50);
+	assert_int_equal(sp_map(p, task, pl.args, pl.lens, pl.n, pl.res, NULL), 0);
+	for (size_t i = 0; i < pl.n; i++)
+		assert_ok_square(&pl.res[i], i);
+	/* All the failures happened, then at least one worker came up. */
+	assert_true(__atomic_load_n(init_calls, __ATOMIC_RELAXED) > SP_START_FAILS_MAX - 4);
+	plan_free(&pl);
+	sp_pool_destroy(p);
+	munmap(init_calls, sizeof(*init_calls));
+	init_calls = NULL;
+	assert_no_children();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -802,6 +1273,11 @@ int main(void)
 		cmocka_unit_test(test_batch_mode),
 		cmocka_unit_test(test_no_fd_leak),
 		cmocka_unit_test(test_pdeathsig),
+		cmocka_unit_test(test_two_pools_eof),
+		cmocka_unit_test(test_pools_in_threads),
+		cmocka_unit_test(test_sigchld_ignored),
+		cmocka_unit_test(test_init_always_fails),
+		cmocka_unit_test(test_init_fails_transiently),
 	};
 
 	if (pipe2(pid_pipe, O_CLOEXEC) < 0)

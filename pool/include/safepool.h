@@ -39,7 +39,18 @@ extern "C" {
 enum {
 	SP_EABORTED = -5001,  /* abort policy: a worker was killed; the map ended */
 	SP_ERESTARTS = -5002, /* restart intensity exceeded: too many deaths too fast */
+	SP_ESTART = -5003,    /* SP_START_FAILS_MAX workers in a row died before
+			       * serving a task (worker_init failing, or killed
+			       * at once); the map ended */
 };
+
+/* Workers that die before they are ready to serve tasks (worker_init
+ * returned non-zero, or they were killed or reaped by someone else during
+ * start-up) count toward this cap; a worker that comes up resets the count.
+ * The cap is always on, independent of restart_max, so a worker_init that
+ * always fails cannot make the pool fork forever. Each sp_map() and each
+ * series of sp_submit() calls starts from zero. */
+#define SP_START_FAILS_MAX 16
 
 /* What happens to a task whose worker was killed (died by a signal the pool
  * did not send). */
@@ -53,7 +64,8 @@ enum sp_policy {
 /* The one outcome every task ends in. */
 enum sp_outcome {
 	SP_OK = 0,    /* the task function returned 0; the result is there */
-	SP_KILLED,    /* the worker died by a signal while running the task */
+	SP_KILLED,    /* the worker died by a signal while running the task (or
+		       * died and its status could not be learned: signal 0) */
 	SP_FAILED,    /* the worker exited with a code, or the task function
 		       * returned non-zero, or the result was too large */
 	SP_TIMEDOUT,  /* the task ran longer than the task timeout; the pool
@@ -71,8 +83,9 @@ enum sp_outcome {
  *   rise, or the worker died by a signal other than SIGKILL.
  * SP_OOM_UNKNOWN: the counter could not be read (no memory controller, no
  *   permission, the cgroup was removed, the dead worker visibly belongs to
- *   another cgroup than the one it started in), or the task did not end by a
- *   kill.
+ *   another cgroup than the one it started in), the worker was reaped by
+ *   someone else and the counter did not rise (see "Reaping"), its status
+ *   could not be learned at all, or the task did not end by a kill.
  * The cgroup is the one the worker is in after sp_options.worker_init ran
  * (the worker reads the baseline itself before serving tasks). Where the
  * kernel still names a zombie's cgroup, that is checked against it; cgroup
@@ -86,6 +99,17 @@ enum sp_oom {
 	SP_OOM_NO,
 	SP_OOM_YES,
 };
+
+/* Reaping: the pool learns how a worker died from waitid() on its pidfd.
+ * If the caller sets SIGCHLD to SIG_IGN (the kernel then reaps children
+ * itself) or reaps the pool's workers with wait(-1)/waitpid(-1), that status
+ * is gone; the pool then reads it from the pidfd (PIDFD_GET_INFO with
+ * PIDFD_INFO_EXIT, Linux 6.15 and later). When neither works, a task whose
+ * worker died under it ends SP_KILLED with signal 0 ("unknown signal") and
+ * oom SP_OOM_UNKNOWN, never a guessed signal or SP_OOM_NO. A kill seen only
+ * through the pidfd is attributed with the rules of an unverified cgroup
+ * (SP_OOM_YES on a rise, else SP_OOM_UNKNOWN): the reaped PID may already
+ * name another process. */
 
 /* Context handed to the task function inside the worker. */
 struct sp_task_ctx {
@@ -103,7 +127,8 @@ typedef int (*sp_task_fn)(const struct sp_task_ctx *ctx, const void *arg, size_t
 			  void **result, size_t *result_len);
 
 /* Runs inside every new worker before it serves tasks (e.g. to join a
- * cgroup). Non-zero: the worker exits with code 126 and is replaced. */
+ * cgroup). Non-zero: the worker exits with code 126 and is replaced; after
+ * SP_START_FAILS_MAX such deaths in a row the map ends with SP_ESTART. */
 typedef int (*sp_worker_init_fn)(void *userdata);
 
 /* Pool options. Always fill with sp_options_init() first, then change
@@ -124,7 +149,8 @@ struct sp_options {
 	unsigned task_timeout_ms;    /* 0 = none (default) */
 	unsigned restart_max;        /* more than this many worker deaths ... */
 	unsigned restart_window_ms;  /* ... within this window end the map with
-				      * SP_ERESTARTS; defaults 64 and 1000; 0 = off */
+				      * SP_ERESTARTS; defaults 64 and 1000; 0 = off
+				      * (SP_START_FAILS_MAX still applies) */
 	size_t max_msg;              /* largest argument or result; default 64 MiB */
 	unsigned pipeline;           /* tasks in flight per worker; default 16; 1 = no
 				      * pipelining */
@@ -152,7 +178,8 @@ struct sp_result {
 	enum sp_outcome outcome;
 	void *data;        /* SP_OK: malloc()ed result (free() it), or NULL */
 	size_t len;
-	int signal;        /* SP_KILLED / SP_TIMEDOUT: the signal */
+	int signal;        /* SP_KILLED / SP_TIMEDOUT: the signal; 0 = unknown
+			    * signal (see "Reaping" below) */
 	enum sp_oom oom;   /* SP_KILLED: see enum sp_oom */
 	int exit_code;     /* SP_FAILED by worker exit: its code, else -1 */
 	int code;          /* SP_FAILED by the task function: its return value */
@@ -180,12 +207,18 @@ SP_API void sp_map_options_init(struct sp_map_options *mopts);
 
 /* Create a pool and start its workers. opts may be NULL for the defaults.
  * Returns 0, -EINVAL (bad option: 0 workers, pipeline 0, policy out of
- * range, retry_fallback not SKIP/ABORT), -ENOMEM, or the -errno of a failed
- * pipe/fork/pidfd_open/epoll/mmap. */
+ * range, retry_fallback not SKIP/ABORT), -ENOMEM, SP_ESTART (workers were
+ * reaped by someone else before the pool could open their pidfd, see
+ * SP_START_FAILS_MAX), or the -errno of a failed pipe/fork/pidfd_open/
+ * epoll/mmap.
+ * Several pools may live in one process (one thread each): a worker of any
+ * pool holds no descriptor of another, so each pool's workers see EOF when
+ * their own pool is destroyed. */
 SP_API int sp_pool_create(sp_pool **pool, const struct sp_options *opts);
 
-/* Stop the workers (EOF on their pipe, SIGKILL after 2 s), reap them, free
- * everything. Unwaited submitted tasks are dropped. NULL is fine. */
+/* Stop the workers (EOF on their pipe: they exit with code 0 on their own;
+ * SIGKILL only for one still there after 2 s), reap them, free everything.
+ * Unwaited submitted tasks are dropped. NULL is fine. */
 SP_API void sp_pool_destroy(sp_pool *pool);
 
 /* Run fn over args[0..n) (args[i] is lens[i] bytes) and wait. results[i]
@@ -199,28 +232,44 @@ SP_API void sp_pool_destroy(sp_pool *pool);
  *                 names the kill. All workers were killed and reaped; the
  *                 pool stays usable and starts new workers on the next call.
  *   SP_ERESTARTS  restart intensity exceeded; same state as SP_EABORTED.
+ *   SP_ESTART     SP_START_FAILS_MAX workers in a row died before serving a
+ *                 task; same state as SP_EABORTED (every task that did not
+ *                 finish is SP_CANCELLED; sp_abort_cause() gives -ENOENT).
  *   -ETIMEDOUT    mopts->timeout_ms passed; same state as SP_EABORTED.
  *   -EINVAL       bad arguments; -EMSGSIZE an argument is over max_msg;
  *   -EBUSY        submitted tasks are still unwaited;
- *   -ENOMEM, or -errno of a failed system call (the pool is then closed:
- *                 only sp_pool_destroy() is allowed). */
+ *   -EPIPE        the pool was closed by an earlier failure (see below);
+ *   -errno of starting a worker before any task was handed out (fork or
+ *                 pipe failed): every task is SP_CANCELLED, the pool stays
+ *                 usable;
+ *   -ENOMEM, or -errno of a failed system call while tasks were out (the
+ *                 pool is then closed: every later call but
+ *                 sp_pool_destroy() returns -EPIPE). */
 SP_API int sp_map(sp_pool *pool, sp_task_fn fn, const void *const *args, const size_t *lens,
 		  size_t n, struct sp_result *results, const struct sp_map_options *mopts);
 
 /* Queue one task; its id (also ctx->index) goes to *id. The argument is
- * copied. Returns 0, -EINVAL, -EMSGSIZE, -ENOMEM, or -errno of a system
- * call. Policy: the pool's; an abort cancels every outstanding task. */
+ * copied. Policy: the pool's; an abort cancels every outstanding task.
+ * Returns 0, -EINVAL, -EMSGSIZE, -EPIPE (the pool is closed), or:
+ *   -ENOMEM / -errno of starting a worker, and SP_ESTART (workers keep dying
+ *     at start; outstanding tasks were cancelled and come back from
+ *     sp_wait()): the task was not queued and the pool stays usable;
+ *   -ENOMEM / -errno of handing the queued task to a worker: the pool is
+ *     closed (only sp_pool_destroy() is allowed), because the task may sit
+ *     half-written in a worker's pipe. */
 SP_API int sp_submit(sp_pool *pool, sp_task_fn fn, const void *arg, size_t len, uint64_t *id);
 
 /* Wait for task id (0: any outstanding task) for at most timeout_ms (-1:
  * no limit; 0: poll). On 0 the result is in *result and the task is
  * forgotten; *id_out (may be NULL) gets its id.
- * An abort (abort policy, or restart intensity exceeded) cancels every
- * outstanding task: they come back here with outcome SP_CANCELLED, and
+ * An abort (abort policy, restart intensity exceeded, SP_ESTART) cancels
+ * every outstanding task: they come back here with outcome SP_CANCELLED, and
  * sp_abort_cause() names the kill; the next sp_submit() starts new workers.
- * Returns 0, -ETIMEDOUT (nothing finished in time; try again), -ENOENT (no
- * such outstanding task / nothing outstanding), -EPIPE (the pool is broken
- * after a failed system call), -errno of a system call. */
+ * Returns 0, -ETIMEDOUT (nothing finished in time; try again), SP_ERESTARTS
+ * or SP_ESTART (the operation ended that way and the task is not done),
+ * -ENOENT (no such outstanding task / nothing outstanding), -EPIPE (the pool
+ * is broken after a failed system call), -errno of a system call (the pool
+ * is then broken). */
 SP_API int sp_wait(sp_pool *pool, uint64_t id, int timeout_ms, struct sp_result *result,
 		   uint64_t *id_out);
 

@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +20,19 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+
+/* PIDFD_GET_INFO (Linux 6.13; the exit status since 6.15) is newer than
+ * the system headers this builds against: the first, stable part of the
+ * extensible structure is declared here. The kernel dispatches on the
+ * ioctl number and takes the size from the command. */
+#define SP__PIDFD_INFO_EXIT (1ull << 3)
+struct sp__pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code;
+};
+#define SP__PIDFD_GET_INFO _IOWR(0xFF, 11, struct sp__pidfd_info)
 
 #define MS (INT64_C(1000000))
 #define DEATH_WAIT_MS 5000 /* bound for a killed worker to become a zombie */
@@ -90,7 +105,37 @@ struct sp_pool {
 
 	struct cgroup_entry cgs[SP__CGROUPS];
 	size_t ncgs;
+
+	unsigned start_fails; /* workers in a row that died before HELLO */
+
+	/* Link in the registry of live pools (reg_lock). */
+	sp_pool *reg_prev, *reg_next;
+	int reg_linked;
 };
+
+/* The registry of live pools.
+ *
+ * A worker is a fork of the caller, so it inherits every descriptor the
+ * process has, including the parent-side pipe ends of every other pool.
+ * If a worker of pool B kept a copy of the pipe that feeds pool A's worker,
+ * that worker would never see EOF when A is destroyed, and A would have to
+ * wait out its grace period and SIGKILL it. So a new worker closes the
+ * parent-side descriptors (pipes, pidfds, epoll) of every live pool, found
+ * through this list.
+ *
+ * The list and every such descriptor are only created, changed or closed
+ * with reg_lock held, and fork() happens with it held too. That makes the
+ * child's copy of the list exact: no descriptor was half-created (a pipe
+ * not yet listed would leak into the child) or closed and its number reused
+ * by the caller (the child would close the caller's descriptor). The child
+ * then only reads its private copy and calls close(), unlocks its copy of
+ * the mutex (the one thread of the child is the one that locked it, as in a
+ * pthread_atfork() child handler) and empties the list, because none of
+ * those pools exists in the child: a pool the child creates later must not
+ * close numbers it may reuse. Spawning workers is rare next to dispatch, so
+ * serialising it across the process costs nothing measurable. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static sp_pool *reg_head;
 
 /* ---- small helpers ---- */
 
@@ -205,25 +250,97 @@ static int cg_lookup(sp_pool *p, const char *file, uint64_t baseline)
 	return (int)p->ncgs++;
 }
 
+/* ---- the registry ---- */
+
+static void close_fd_locked(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Create the pool's epoll descriptor and list the pool. Returns 0 or
+ * -errno. */
+static int reg_add(sp_pool *p)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (p->epfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	p->reg_prev = NULL;
+	p->reg_next = reg_head;
+	if (reg_head)
+		reg_head->reg_prev = p;
+	reg_head = p;
+	p->reg_linked = 1;
+out:
+	pthread_mutex_unlock(&reg_lock);
+	return r;
+}
+
+/* Unlist the pool and close its epoll descriptor. */
+static void reg_del(sp_pool *p)
+{
+	pthread_mutex_lock(&reg_lock);
+	if (p->reg_linked) {
+		if (p->reg_prev)
+			p->reg_prev->reg_next = p->reg_next;
+		else
+			reg_head = p->reg_next;
+		if (p->reg_next)
+			p->reg_next->reg_prev = p->reg_prev;
+		p->reg_linked = 0;
+	}
+	close_fd_locked(&p->epfd);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* In a new worker, right after fork() (reg_lock held by the parent's copy):
+ * close the parent-side descriptors of every pool, then forget them. */
+static void reg_close_all_in_child(void)
+{
+	for (sp_pool *q = reg_head; q; q = q->reg_next) {
+		if (q->epfd >= 0)
+			close(q->epfd);
+		for (unsigned i = 0; q->w && i < q->o.workers; i++) {
+			if (q->w[i].pidfd >= 0)
+				close(q->w[i].pidfd);
+			if (q->w[i].to_fd >= 0)
+				close(q->w[i].to_fd);
+			if (q->w[i].from_fd >= 0)
+				close(q->w[i].from_fd);
+		}
+	}
+	reg_head = NULL;
+	pthread_mutex_unlock(&reg_lock);
+}
+
 /* ---- workers ---- */
 
 static void worker_close(sp_pool *p, struct sp__worker *w)
 {
-	if (w->pidfd >= 0)
-		close(w->pidfd);
-	if (w->to_fd >= 0)
-		close(w->to_fd);
-	if (w->from_fd >= 0)
-		close(w->from_fd);
+	struct sp__worker clean;
+
 	free(w->fifo);
 	free(w->obuf);
 	free(w->ibuf);
-	uint32_t gen = w->gen;
-
-	memset(w, 0, sizeof(*w));
-	w->pidfd = w->to_fd = w->from_fd = -1;
-	w->cg = -1;
-	w->gen = gen;
+	memset(&clean, 0, sizeof(clean));
+	clean.pidfd = clean.to_fd = clean.from_fd = -1;
+	clean.cg = -1;
+	clean.gen = w->gen;
+	/* One locked step: a fork in another thread must never see a closed
+	 * number still listed, nor the zeroed fields of a half-reset slot
+	 * (it would close descriptor 0). */
+	pthread_mutex_lock(&reg_lock);
+	close_fd_locked(&w->pidfd);
+	close_fd_locked(&w->to_fd);
+	close_fd_locked(&w->from_fd);
+	*w = clean;
+	pthread_mutex_unlock(&reg_lock);
 	(void)p;
 }
 
@@ -234,15 +351,17 @@ static uint64_t ev_data(size_t idx, uint32_t gen, int kind)
 	return ((uint64_t)gen << 32) | ((uint64_t)idx << 2) | (uint64_t)kind;
 }
 
-/* Start the worker in slot idx. Returns 0 or -errno. */
-static int worker_spawn(sp_pool *p, size_t idx)
+/* Start the worker in slot idx once. Returns 0, -ESRCH when the child was
+ * already reaped by someone else before its pidfd could be opened (the
+ * caller ignores SIGCHLD or reaps with wait(-1)), or -errno. */
+static int worker_spawn_once(sp_pool *p, size_t idx)
 {
 	struct sp__worker *w = &p->w[idx];
 	int to[2] = {-1, -1}, from[2] = {-1, -1};
 	sigset_t all, old;
-	pid_t parent = getpid(), pid;
+	pid_t parent = getpid(), pid = -1;
 	struct epoll_event ev;
-	int r = 0;
+	int r = 0, locked = 0;
 
 	worker_close(p, w);
 	w->gen++;
@@ -254,11 +373,15 @@ static int worker_spawn(sp_pool *p, size_t idx)
 		r = -ENOMEM;
 		goto out;
 	}
+	memset(&p->slots[idx], 0, sizeof(p->slots[idx]));
+	/* From the pipes to the pidfd every new descriptor is created with
+	 * the registry locked; see reg_lock. */
+	pthread_mutex_lock(&reg_lock);
+	locked = 1;
 	if (pipe2(to, O_CLOEXEC) < 0 || pipe2(from, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto out;
 	}
-	memset(&p->slots[idx], 0, sizeof(p->slots[idx]));
 	/* Blocked signals keep a handler of the caller from running in the
 	 * child before it has reset the dispositions. */
 	sigfillset(&all);
@@ -269,21 +392,12 @@ static int worker_spawn(sp_pool *p, size_t idx)
 					    p->o.max_msg, p->o.batch, p->o.worker_init,
 					    p->o.userdata};
 
-		/* Drop every descriptor of the pool but our own two: a copy
-		 * of another worker's pipe would hide that worker's EOF. */
+		/* Drop every parent-side descriptor of every pool (this
+		 * slot's are already closed): a copy of another worker's
+		 * pipe would hide that worker's EOF. */
 		close(to[1]);
 		close(from[0]);
-		close(p->epfd);
-		for (unsigned i = 0; i < p->o.workers; i++) {
-			if (i == idx)
-				continue;
-			if (p->w[i].pidfd >= 0)
-				close(p->w[i].pidfd);
-			if (p->w[i].to_fd >= 0)
-				close(p->w[i].to_fd);
-			if (p->w[i].from_fd >= 0)
-				close(p->w[i].from_fd);
-		}
+		reg_close_all_in_child();
 		sp__worker_main(&a);
 	}
 	r = pid < 0 ? -errno : 0;
@@ -300,10 +414,10 @@ static int worker_spawn(sp_pool *p, size_t idx)
 	w->pidfd = pidfd_open_(pid);
 	if (w->pidfd < 0) {
 		r = -errno;
-		kill(pid, SIGKILL); /* our unreaped child: the PID cannot be reused */
-		waitpid(pid, NULL, 0);
 		goto out;
 	}
+	pthread_mutex_unlock(&reg_lock);
+	locked = 0;
 	worker_to(w, SP__WE_SPAWN);
 	fcntl(w->to_fd, F_SETFL, O_NONBLOCK);
 	fcntl(w->from_fd, F_SETFL, O_NONBLOCK);
@@ -329,8 +443,32 @@ out:
 		if (from[i] >= 0)
 			close(from[i]);
 	}
+	if (locked)
+		pthread_mutex_unlock(&reg_lock);
+	if (r < 0 && pid > 0 && w->pidfd < 0 && r != -ESRCH) {
+		/* pidfd_open() failed for another reason (EMFILE...): the
+		 * child is ours and unreaped, so its PID cannot be reused
+		 * yet. ESRCH means it was reaped already: then the PID may
+		 * name someone else and must not be signalled. */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
 	if (r < 0)
 		worker_close(p, w);
+	return r;
+}
+
+/* Start the worker in slot idx. A child reaped by someone else before the
+ * pool could open its pidfd died at start-up: it counts toward
+ * SP_START_FAILS_MAX and is replaced, so the retries are bounded. Returns
+ * 0, SP_ESTART when the cap is reached, or -errno. */
+static int worker_spawn(sp_pool *p, size_t idx)
+{
+	int r;
+
+	while ((r = worker_spawn_once(p, idx)) == -ESRCH)
+		if (++p->start_fails >= SP_START_FAILS_MAX)
+			return SP_ESTART;
 	return r;
 }
 
@@ -369,7 +507,7 @@ static void cancel(sp_pool *p, struct sp__task *t)
 	finish(p, t);
 }
 
-static void worker_reap_now(sp_pool *p, size_t idx);
+static int worker_reap_now(sp_pool *p, size_t idx);
 
 /* End the operation: kill every worker, keep results that already came
  * back, cancel the rest. The pool stays usable. */
@@ -451,6 +589,7 @@ static int handle_frame(sp_pool *p, struct sp__worker *w, const struct sp__frame
 		if (w->state != SP__W_STARTING)
 			return -EPROTO;
 		worker_to(w, SP__WE_HELLO);
+		p->start_fails = 0;
 		if (f->len && f->len < sizeof(file) && f->a != UINT64_MAX) {
 			memcpy(file, payload, f->len);
 			file[f->len] = '\0';
@@ -649,7 +788,10 @@ static int is_root_counter(const char *file)
 	       strcmp(file, "/sys/fs/cgroup/unified//memory.events") == 0;
 }
 
-static void read_oom(sp_pool *p, struct sp__worker *w, struct sp__task *t)
+/* reaped: the status came from the pidfd after someone else reaped the
+ * worker; its PID may already name another process, so /proc is not asked
+ * and the cgroup counts as unverified. */
+static void read_oom(sp_pool *p, struct sp__worker *w, struct sp__task *t, int reaped)
 {
 	char file[SP__PATH];
 	uint64_t now;
@@ -666,8 +808,9 @@ static void read_oom(sp_pool *p, struct sp__worker *w, struct sp__task *t)
 	 * That knowledge is enough to say yes when its counter rose, but not
 	 * to say no: someone may have moved the worker into another cgroup
 	 * (the chaos controller does), whose kill this counter cannot see. */
-	verified = 1;
-	if (sp__oom_file(w->pid, file, sizeof(file)) == 0 && strcmp(file, p->cgs[cg].file) != 0) {
+	verified = !reaped;
+	if (!reaped && sp__oom_file(w->pid, file, sizeof(file)) == 0 &&
+	    strcmp(file, p->cgs[cg].file) != 0) {
 		if (!is_root_counter(file))
 			return;
 		verified = 0;
@@ -682,16 +825,51 @@ static void read_oom(sp_pool *p, struct sp__worker *w, struct sp__task *t)
 	}
 }
 
+/* The wait status of a dead worker someone else reaped, from its pidfd.
+ * The pidfd turns readable as the task exits, a moment before the kernel
+ * records the status, so a missing status is asked for again, briefly and
+ * a bounded number of times. Fills si like waitid() would. Returns 0, or
+ * -errno (ENOTTY/EINVAL: the kernel is older than 6.15). */
+static int pidfd_exit_status(int pidfd, siginfo_t *si)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct sp__pidfd_info info;
+		int st;
+
+		memset(&info, 0, sizeof(info));
+		info.mask = SP__PIDFD_INFO_EXIT;
+		if (ioctl(pidfd, SP__PIDFD_GET_INFO, &info) < 0)
+			return -errno;
+		if (!(info.mask & SP__PIDFD_INFO_EXIT)) {
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+			continue;
+		}
+		st = info.exit_code;
+		memset(si, 0, sizeof(*si));
+		if (WIFEXITED(st)) {
+			si->si_code = CLD_EXITED;
+			si->si_status = WEXITSTATUS(st);
+		} else if (WIFSIGNALED(st)) {
+			si->si_code = WCOREDUMP(st) ? CLD_DUMPED : CLD_KILLED;
+			si->si_status = WTERMSIG(st);
+		} else {
+			return -EPROTO;
+		}
+		return 0;
+	}
+	return -ETIMEDOUT;
+}
+
 /* The worker is known to be dead or dying: wait for its exit (bounded),
  * collect the results it sent, decide what it was running, reap it. The
  * caller handles respawning. */
-static void worker_reap_now(sp_pool *p, size_t idx)
+static int worker_reap_now(sp_pool *p, size_t idx)
 {
 	struct sp__worker *w = &p->w[idx];
 	siginfo_t si;
 	struct sp__task *running = NULL;
 	uint64_t cur;
-	int r;
+	int r, hello, known, reaped = 0;
 
 	if (wait_readable(w->pidfd, sp__now_ns() + DEATH_WAIT_MS * MS) <= 0) {
 		/* Still alive after its pipe closed (or a stuck exit): force it. */
@@ -700,9 +878,18 @@ static void worker_reap_now(sp_pool *p, size_t idx)
 	}
 	/* Everything it wrote before dying is in the pipe now. */
 	r = worker_read(p, w);
+	hello = w->state == SP__W_READY;
 	worker_to(w, SP__WE_DIE);
 	memset(&si, 0, sizeof(si));
-	waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOWAIT | WNOHANG);
+	known = waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOWAIT | WNOHANG) == 0 &&
+		si.si_pid != 0;
+	if (!known) {
+		/* ECHILD: the kernel (SIGCHLD ignored) or the caller reaped it. */
+		known = pidfd_exit_status(w->pidfd, &si) == 0;
+		reaped = known;
+		if (!known)
+			memset(&si, 0, sizeof(si));
+	}
 	cur = __atomic_load_n(&w->slot->cur_seq, __ATOMIC_ACQUIRE);
 	/* With batch > 1, tasks that finished but whose results were not sent
 	 * yet sit ahead of the running one: search the whole queue, take the
@@ -724,14 +911,18 @@ static void worker_reap_now(sp_pool *p, size_t idx)
 		running->res.start_ns = __atomic_load_n(&w->slot->cur_start_ns, __ATOMIC_RELAXED);
 		running->res.end_ns = sp__now_ns();
 		running->res.exit_code = -1;
+		running->res.signal = 0; /* stays 0 = unknown without a status */
+		running->res.oom = SP_OOM_UNKNOWN;
 		if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
 			running->res.signal = si.si_status;
 		if (si.si_code == CLD_KILLED && si.si_status == SIGKILL)
-			read_oom(p, w, running); /* before the reap: /proc/PID still names it */
-		else
-			running->res.oom = si.si_code == CLD_EXITED ? SP_OOM_UNKNOWN : SP_OOM_NO;
+			read_oom(p, w, running, reaped); /* before the reap: /proc/PID names it */
+		else if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+			running->res.oom = SP_OOM_NO;
 	}
-	waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED);
+	/* The reap gets its own siginfo: on ECHILD the kernel still writes
+	 * (zeros) into it, which would erase the status learned above. */
+	waitid(P_PIDFD, (id_t)w->pidfd, &(siginfo_t){0}, WEXITED);
 	/* Tasks behind the running one never started: back to the front. */
 	while (w->count) {
 		struct sp__task *t = w->fifo[(w->head + w->count - 1) % p->o.pipeline];
@@ -749,7 +940,7 @@ static void worker_reap_now(sp_pool *p, size_t idx)
 		worker_to(w, SP__WE_REAP);
 		worker_close(p, w);
 		if (!running)
-			return;
+			return hello;
 		if (p->op_err) {
 			/* The pool killed it to end the operation. */
 			cancel(p, running);
@@ -763,17 +954,42 @@ static void worker_reap_now(sp_pool *p, size_t idx)
 			task_to(running, SP__TE_EXITED);
 			finish(p, running);
 		} else {
+			/* Killed by a signal, or died with no status to tell. */
 			on_killed(p, running);
 		}
 	}
+	return hello;
 }
 
-/* A death seen by the event loop: reap, check restart intensity, replace. */
+/* Start the worker in slot idx during an operation; reaching the start-up
+ * failure cap ends the operation instead of failing it. Returns 0 or
+ * -errno. */
+static int respawn(sp_pool *p, size_t idx)
+{
+	int r = worker_spawn(p, idx);
+
+	if (r == SP_ESTART) {
+		end_op(p, SP_ESTART);
+		r = 0;
+	}
+	return r;
+}
+
+/* A death seen by the event loop: reap, check the start-up failure cap and
+ * restart intensity, replace. */
 static int worker_died(sp_pool *p, size_t idx)
 {
-	worker_reap_now(p, idx);
+	int hello = worker_reap_now(p, idx);
+
 	if (p->op_err)
 		return 0;
+	/* A worker that never said HELLO served nothing: in a row, such deaths
+	 * mean worker_init fails (or start-up is killed) every time, and
+	 * replacing them forever would be a fork loop. */
+	if (!hello && ++p->start_fails >= SP_START_FAILS_MAX) {
+		end_op(p, SP_ESTART);
+		return 0;
+	}
 	if (note_death(p)) {
 		if (p->nkilled) {
 			p->cause = p->killed[p->nkilled - 1];
@@ -782,7 +998,7 @@ static int worker_died(sp_pool *p, size_t idx)
 		end_op(p, SP_ERESTARTS);
 		return 0;
 	}
-	return worker_spawn(p, idx);
+	return respawn(p, idx);
 }
 
 /* ---- timers ---- */
@@ -989,11 +1205,7 @@ int sp_pool_create(sp_pool **out, const struct sp_options *opts)
 		r = -errno;
 		goto out;
 	}
-	p->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (p->epfd < 0) {
-		r = -errno;
-		goto out;
-	}
+	r = reg_add(p);
 	for (unsigned i = 0; i < p->o.workers && !r; i++)
 		r = worker_spawn(p, i);
 out:
@@ -1004,12 +1216,13 @@ out:
 	return r;
 }
 
-/* Make sure every worker slot has a live worker (after an abort). */
+/* Make sure every worker slot has a live worker (after an abort). Returns
+ * 0 (check p->op_err: SP_ESTART ends the operation) or -errno. */
 static int ensure_workers(sp_pool *p)
 {
-	for (unsigned i = 0; i < p->o.workers; i++) {
+	for (unsigned i = 0; i < p->o.workers && !p->op_err; i++) {
 		if (p->w[i].state == SP__W_NONE) {
-			int r = worker_spawn(p, i);
+			int r = respawn(p, i);
 
 			if (r < 0)
 				return r;
@@ -1026,12 +1239,10 @@ void sp_pool_destroy(sp_pool *p)
 		return;
 	/* EOF first so workers leave on their own (and flush coverage data);
 	 * SIGKILL only for the ones still there after the grace period. */
-	for (unsigned i = 0; p->w && i < p->o.workers; i++) {
-		if (p->w[i].to_fd >= 0) {
-			close(p->w[i].to_fd);
-			p->w[i].to_fd = -1;
-		}
-	}
+	pthread_mutex_lock(&reg_lock);
+	for (unsigned i = 0; p->w && i < p->o.workers; i++)
+		close_fd_locked(&p->w[i].to_fd);
+	pthread_mutex_unlock(&reg_lock);
 	int64_t deadline = sp__now_ns() + STOP_GRACE_MS * MS;
 	for (unsigned i = 0; p->w && i < p->o.workers; i++) {
 		struct sp__worker *w = &p->w[i];
@@ -1055,8 +1266,7 @@ void sp_pool_destroy(sp_pool *p)
 	while ((t = q_pop(&p->backoff)))
 		if (t->async)
 			free(t);
-	if (p->epfd >= 0)
-		close(p->epfd);
+	reg_del(p);
 	if (p->slots)
 		munmap(p->slots, p->o.workers * sizeof(*p->slots));
 	free(p->w);
@@ -1071,6 +1281,7 @@ static void op_begin(sp_pool *p, enum sp_policy policy)
 	p->op_err = 0;
 	p->nkilled = 0;
 	p->has_cause = 0;
+	p->start_fails = 0;
 }
 
 static int map_done(sp_pool *p, void *arg)
@@ -1106,8 +1317,18 @@ int sp_map(sp_pool *p, sp_task_fn fn, const void *const *args, const size_t *len
 		return -ENOMEM;
 	op_begin(p, policy);
 	r = ensure_workers(p);
-	if (r < 0)
-		goto out;
+	if (r < 0 || p->op_err) {
+		/* Nothing was handed out, so nothing can be half-sent: every
+		 * task is cancelled and the pool stays usable, as after a
+		 * failed sp_submit(). */
+		if (r == 0)
+			r = p->op_err;
+		for (size_t i = 0; i < n; i++) {
+			tasks[i].res.outcome = SP_CANCELLED;
+			tasks[i].res.exit_code = -1;
+		}
+		goto out_results;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct sp__task *t = &tasks[i];
 
@@ -1128,13 +1349,13 @@ int sp_map(sp_pool *p, sp_task_fn fn, const void *const *args, const size_t *len
 	}
 	if (r == 0)
 		r = p->op_err;
-out:
-	if (r < 0 && r != SP_EABORTED && r != SP_ERESTARTS && r != -ETIMEDOUT) {
+	if (r < 0 && r != SP_EABORTED && r != SP_ERESTARTS && r != SP_ESTART && r != -ETIMEDOUT) {
 		p->broken = 1; /* tasks may still sit in worker queues */
 		for (size_t i = 0; i < n; i++)
 			if (tasks[i].state != SP__T_DONE)
 				tasks[i].res.outcome = SP_CANCELLED;
 	}
+out_results:
 	for (size_t i = 0; i < n; i++)
 		results[i] = tasks[i].res;
 	if (p->broken) {
@@ -1164,11 +1385,15 @@ int sp_submit(sp_pool *p, sp_task_fn fn, const void *arg, size_t len, uint64_t *
 		op_begin(p, p->o.policy);
 		p->remaining = 0;
 	}
-	if (p->op_err) /* aborted earlier: start over with fresh workers */
+	if (p->op_err) { /* aborted earlier: start over with fresh workers */
 		p->op_err = 0;
+		p->start_fails = 0;
+	}
 	r = ensure_workers(p);
 	if (r < 0)
 		return r;
+	if (p->op_err)
+		return p->op_err; /* SP_ESTART: outstanding tasks were cancelled */
 	t = calloc(1, sizeof(*t) + len);
 	if (!t)
 		return -ENOMEM;
@@ -1237,7 +1462,7 @@ int sp_wait(sp_pool *p, uint64_t id, int timeout_ms, struct sp_result *res, uint
 	}
 	t = find_done(p, id);
 	if (!t)
-		return p->op_err == SP_ERESTARTS ? SP_ERESTARTS : -ETIMEDOUT;
+		return p->op_err == SP_ERESTARTS || p->op_err == SP_ESTART ? p->op_err : -ETIMEDOUT;
 	q_remove(&p->done_async, t);
 	*res = t->res;
 	if (id_out)
@@ -1296,6 +1521,8 @@ const char *sp_strerror(int err)
 		return "map aborted: a worker was killed (abort policy)";
 	case SP_ERESTARTS:
 		return "too many worker deaths in the restart window";
+	case SP_ESTART:
+		return "workers keep dying before serving a task (worker_init failing?)";
 	default:
 		return err < 0 && err > -4096 ? strerror(-err) : "unknown error";
 	}

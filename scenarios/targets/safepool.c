@@ -187,7 +187,7 @@ int main(void)
 	}
 	sp_map_options_init(&mopts);
 	r = sp_map(pool, run_task, args, lens, ntasks, res, &mopts);
-	if (r < 0 && r != SP_EABORTED && r != SP_ERESTARTS && r != -ETIMEDOUT) {
+	if (r < 0 && r != SP_EABORTED && r != SP_ERESTARTS && r != SP_ESTART && r != -ETIMEDOUT) {
 		fprintf(stderr, "safepool: sp_map: %s\n", sp_strerror(r));
 		goto out;
 	}
@@ -231,6 +231,8 @@ int main(void)
 			    (int)cause.pid);
 		else
 			say("aborted %s", sp_strerror(r));
+	} else if (r == SP_ESTART) {
+		say("aborted workers keep dying at start: %s", sp_strerror(r));
 	} else if (r == -ETIMEDOUT) {
 		say("aborted map deadline passed");
 	}

@@ -1102,7 +1102,7 @@ static int parse_ul(const char *s, unsigned long long *v)
 
 int main(int argc, char **argv)
 {
-	struct soak_cfg cfg = {10000, 0, 7, 4, 1, 60000, 3600, 0};
+	struct soak_cfg cfg = {10000, 0, 7, 4, 1, 60000, 3600, 0, 0};
 	struct soak_stats st;
 	int seeded = 0, r;
 
