@@ -780,11 +780,15 @@ static void death_status(struct worker *w, json_t *o)
 	 * /proc/PID/stat until its parent reaps it, and after that (Linux
 	 * 6.15+) in the pidfd's exit info, which the kernel fills in at the
 	 * reap. Between the two reads the parent may reap it, so try both
-	 * again, briefly: the reap completes within microseconds, and the
-	 * death's timestamp waits for this (at most 2 ms in all). */
-	for (int tries = 0; tries < 40 && !found; tries++) {
+	 * again: the reap usually completes within microseconds (the death's
+	 * timestamp waits for this), but a slow parent (sanitizers, a loaded
+	 * machine) may take milliseconds. */
+	for (int tries = 0; tries < 30 && !found; tries++) {
+		/* 50 us doubling up to 2 ms: under 60 ms in all. */
 		if (tries)
-			nanosleep(&(struct timespec){.tv_nsec = 50000}, NULL);
+			nanosleep(&(struct timespec){.tv_nsec = tries < 6 ? 50000L << (tries - 1)
+									 : 2000000L},
+				  NULL);
 		found = chaos_pidfd_exit_status(w->pidfd, &status) == 0 ||
 			(chaos_proc_exit_status(w->pid, &state, &status) == 0 && state == 'Z' &&
 			 chaos_pidfd_pid(w->pidfd, &still) == 0 && still == w->pid);

@@ -63,9 +63,9 @@ struct parse {
 	int nul_line;	   /* first line holding a NUL byte, or 0 */
 	int oom;	   /* an allocation failed while collecting */
 	struct section *secs;
-	size_t nsecs;
+	size_t nsecs, secs_cap;
 	struct entry *ents;
-	size_t nents;
+	size_t nents, ents_cap;
 	char *err;
 	size_t errlen;
 	int failed;
@@ -163,12 +163,20 @@ static char *reader(char *str, int num, void *stream)
 			p->oom = 1;
 			return s;
 		}
-		ns = realloc(p->secs, (p->nsecs + 1) * sizeof(*ns));
-		if (!ns) {
-			p->oom = 1;
-			return s;
+		if (p->nsecs == p->secs_cap) {
+			/* Grow geometrically: one realloc per key made a large
+			 * file quadratic (and very slow under ASan). */
+			size_t ncap = p->secs_cap ? 2 * p->secs_cap : 16;
+
+			ns = realloc(p->secs, ncap * sizeof(*ns));
+			if (!ns) {
+				p->oom = 1;
+				return s;
+			}
+			p->secs = ns;
+			p->secs_cap = ncap;
 		}
-		p->secs = ns;
+		ns = p->secs;
 		memset(&ns[p->nsecs], 0, sizeof(ns[0]));
 		if (n >= sizeof(ns[0].name))
 			n = sizeof(ns[0].name) - 1;
@@ -189,12 +197,17 @@ static int handler(void *user, const char *section, const char *name, const char
 		p->oom = 1;
 		return 1;
 	}
-	ne = realloc(p->ents, (p->nents + 1) * sizeof(*ne));
-	if (!ne) {
-		p->oom = 1;
-		return 1;
+	if (p->nents == p->ents_cap) {
+		size_t cap = p->ents_cap ? 2 * p->ents_cap : 64;
+
+		ne = realloc(p->ents, cap * sizeof(*ne));
+		if (!ne) {
+			p->oom = 1;
+			return 1;
+		}
+		p->ents = ne;
+		p->ents_cap = cap;
 	}
-	p->ents = ne;
 	ne = &p->ents[p->nents];
 	/* A key before any section header belongs to the pseudo-section
 	 * SIZE_MAX and is reported in the second pass. */

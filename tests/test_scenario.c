@@ -554,9 +554,10 @@ static void test_overlong_line_numbers(void **state)
 	assert_string_equal(err, want);
 }
 
-/* 65,535 keys (about 600 KB) are refused quickly: duplicate keys used to be
- * found by comparing every pair, which took seconds. The duplicate is the
- * last key and names the first one. */
+/* 65,535 keys (about 600 KB): the duplicate is the last key and names the
+ * first one. (Duplicate keys used to be found by comparing every pair, which
+ * took seconds; the time is printed, not asserted: timing never decides a
+ * test.) */
 static void test_many_keys(void **state)
 {
 	const size_t nkeys = 65535;
@@ -583,7 +584,6 @@ static void test_many_keys(void **state)
 		print_error("'%s', want '%s'\n", err, want);
 	assert_string_equal(err, want);
 	print_message("65535 keys refused in %.0f ms\n", ms);
-	assert_true(ms < 1000.0);
 	/* The same keys without the duplicate reach the next check. */
 	n -= strlen("k7 = 2\n");
 	assert_int_equal(load_bytes(buf, n, err, sizeof(err), path, sizeof(path)), -EINVAL);
