@@ -13,7 +13,11 @@
  *
  * Workers are fork()ed copies of the calling process (no exec), so a task
  * function pointer, its user data and any memory set up before the pool was
- * created are valid inside the worker.
+ * created are valid inside the worker. In a multi-threaded process a lock
+ * that another thread holds at the fork stays held in the worker: glibc's
+ * malloc is fork-safe, but an allocator or library that is not (GCC 12's
+ * AddressSanitizer allocator, for one) can leave a worker stuck; set
+ * task_timeout_ms or a map deadline if that can happen.
  *
  * Return values: 0 on success or a negative number: -errno, or one of the
  * SP_E* codes below. sp_strerror() names every one of them.
