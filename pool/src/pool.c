@@ -1247,6 +1247,16 @@ void sp_pool_destroy(sp_pool *p)
 	for (unsigned i = 0; p->w && i < p->o.workers; i++) {
 		struct sp__worker *w = &p->w[i];
 
+		/* Submitted tasks a worker still holds (running or queued
+		 * behind the running one) are dropped too. */
+		for (unsigned k = 0; k < w->count; k++) {
+			t = w->fifo[(w->head + k) % p->o.pipeline];
+			if (t->async) {
+				free(t->res.data);
+				free(t);
+			}
+		}
+		w->count = 0;
 		if (w->pidfd < 0)
 			continue;
 		if (wait_readable(w->pidfd, deadline) <= 0) {
