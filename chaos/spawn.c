@@ -26,14 +26,24 @@ static void child_exit(int code)
 }
 
 /* Runs in the forked child: only async-signal-safe calls from here on. */
-static void child_main(const struct chaos_spawn_opts *o, int sync_rd, int err_wr, int out_wr)
+static void child_main(const struct chaos_spawn_opts *o, const int sync_p[2], const int err_p[2],
+		       const int out_p[2])
 {
+	int sync_rd = sync_p[0], err_wr = err_p[1], out_wr = out_p[1];
 	struct sigaction sa;
 	sigset_t none;
 	char go = 0;
 	int sig, devnull, e;
 	ssize_t n;
 
+	/* The parent's ends. Above all the write end of the sync pipe: held
+	 * here, it would keep the read below from ever seeing EOF, and a
+	 * child whose controller was killed before placing it would wait
+	 * forever, outside any run cgroup where a sweep could find it. */
+	close(sync_p[1]);
+	close(err_p[0]);
+	if (out_p[0] >= 0)
+		close(out_p[0]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
@@ -126,7 +136,7 @@ int chaos_spawn(const struct chaos_spawn_opts *o, struct chaos_child *c)
 		goto out;
 	}
 	if (pid == 0)
-		child_main(o, sync_p[0], err_p[1], out_p[1]);
+		child_main(o, sync_p, err_p, out_p);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	blocked = 0;
 	close(sync_p[0]);
