@@ -219,19 +219,6 @@ int chaos__expected_is_spec(const char *path)
 	return spec;
 }
 
-/* The observed cell of target for key, or NULL. */
-static const struct chaos_mx_cell *observed(const struct chaos_mx_cell *cells, size_t n,
-					    const char *target, const char *key)
-{
-	char k[160];
-
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(cells[i].target, target) == 0 &&
-		    strcmp(chaos__mx_key(&cells[i], k, sizeof(k)), key) == 0)
-			return &cells[i];
-	return NULL;
-}
-
 int chaos__expected_write(const char *path, const char *target, const struct chaos_mx_cell *cells,
 			  size_t n)
 {
@@ -272,7 +259,7 @@ int chaos__expected_write(const char *path, const char *target, const struct cha
 		}
 		copy[strcspn(copy, "\n")] = '\0';
 		if (parse_line(copy, &key, &cell, &rest) != 1 ||
-		    !(c = observed(cells, n, target, key)) ||
+		    !(c = chaos__mx_cell(cells, n, target, key)) ||
 		    (!c->internal && c->v.cell == CHAOS_CELL_SKIP) || c->internal) {
 			fputs(line, out);
 			if (line[strlen(line) - 1] != '\n')

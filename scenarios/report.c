@@ -425,8 +425,8 @@ static void grid_free(struct grid *g)
 	free(g->keys);
 }
 
-static const struct chaos_mx_cell *grid_cell(const struct chaos_mx_cell *cells, size_t n,
-					     const char *target, const char *key)
+const struct chaos_mx_cell *chaos__mx_cell(const struct chaos_mx_cell *cells, size_t n,
+					   const char *target, const char *key)
 {
 	char k[160];
 
@@ -458,7 +458,7 @@ int chaos__mx_print_table(const struct chaos_mx_cell *cells, size_t n, FILE *f)
 		w[t] = strlen(g.targets[t]);
 		for (size_t k = 0; k < g.nk; k++) {
 			const struct chaos_mx_cell *c =
-			    grid_cell(cells, n, g.targets[t], g.keys[k]);
+			    chaos__mx_cell(cells, n, g.targets[t], g.keys[k]);
 			size_t l = c ? strlen(chaos__mx_cell_text(c)) : 1;
 
 			if (l > w[t])
@@ -473,7 +473,7 @@ int chaos__mx_print_table(const struct chaos_mx_cell *cells, size_t n, FILE *f)
 		fprintf(f, "%-*s", (int)kw, g.keys[k]);
 		for (size_t t = 0; t < g.nt; t++) {
 			const struct chaos_mx_cell *c =
-			    grid_cell(cells, n, g.targets[t], g.keys[k]);
+			    chaos__mx_cell(cells, n, g.targets[t], g.keys[k]);
 
 			fprintf(f, "  %-*s", (int)w[t], c ? chaos__mx_cell_text(c) : "-");
 		}
@@ -541,7 +541,7 @@ int chaos__mx_write_markdown(const struct chaos_mx_cell *cells, size_t n, const 
 		fputs(" |", f);
 		for (size_t t = 0; t < g.nt; t++) {
 			const struct chaos_mx_cell *c =
-			    grid_cell(cells, n, g.targets[t], g.keys[k]);
+			    chaos__mx_cell(cells, n, g.targets[t], g.keys[k]);
 
 			fputc(' ', f);
 			md_escape(f, c ? chaos__mx_cell_text(c) : "-");

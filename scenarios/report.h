@@ -30,6 +30,10 @@ struct chaos_mx_cell {
 /* "suite/scenario" of a cell into buf; returns buf. */
 const char *chaos__mx_key(const struct chaos_mx_cell *c, char *buf, size_t len);
 
+/* The cell of target for key ("suite/scenario") among cells[0..n), or NULL. */
+const struct chaos_mx_cell *chaos__mx_cell(const struct chaos_mx_cell *cells, size_t n,
+					   const char *target, const char *key);
+
 /* The text shown in a cell: "ERROR" for an internal error, else
  * v.cell_text (or the plain cell name when cell_text is empty). */
 const char *chaos__mx_cell_text(const struct chaos_mx_cell *c);
