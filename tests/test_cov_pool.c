@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "safepool.h"
+#include "util/testutil.h"
 #include "../pool/src/internal.h"
 
 /* Every wait in this file is bounded by this, so a regression shows up as
@@ -753,18 +754,6 @@ static void test_retry_cap_abort(void **state)
  * its headroom (limit minus usage), not the machine's, decides. */
 static char cg_dir[700];
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int write_str_creat(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
@@ -784,7 +773,7 @@ static int join_cg(void *ud)
 	(void)ud;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_dir);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	return write_str(path, pid) < 0;
+	return tu_write_file(path, NULL, pid) < 0;
 }
 
 static void test_retry_cgroup_headroom(void **state)
@@ -796,30 +785,19 @@ static void test_retry_cgroup_headroom(void **state)
 	struct sp_result res[1];
 	struct sp_map_options m = bounded();
 	struct sp_killed cause;
-	char line[1024], path[800];
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	int found = 0, r;
+	char base[600], path[800];
+	int v2 = 0, r;
 	sp_pool *p = NULL;
 
 	(void)state;
-	assert_non_null(f);
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-
-		line[strcspn(line, "\n")] = '\0';
-		if (c2 && c2 - c1 == 7 && strncmp(c1 + 1, "memory", 6) == 0) {
-			snprintf(cg_dir, sizeof(cg_dir), "/sys/fs/cgroup/memory%s/covpool-%d",
-				 c2 + 1, (int)getpid());
-			found = 1;
-		}
-	}
-	fclose(f);
-	if (!found || mkdir(cg_dir, 0755) < 0) {
+	if (tu_own_memcg(base, sizeof(base), &v2) == 0 && !v2)
+		snprintf(cg_dir, sizeof(cg_dir), "%s/covpool-%d", base, (int)getpid());
+	if (v2 || !cg_dir[0] || mkdir(cg_dir, 0755) < 0) {
 		print_message("skipped: no writable cgroup v1 memory hierarchy\n");
 		skip();
 	}
 	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg_dir);
-	r = write_str(path, "268435456");
+	r = tu_write_file(path, NULL, "268435456");
 	if (r == 0) {
 		set_args(a, args, lens, 1);
 		o.policy = SP_POLICY_RETRY;

@@ -18,61 +18,10 @@
 #include <cmocka.h>
 
 #include "safepool.h"
+#include "util/testutil.h"
 
 static char cg_dir[600];
 static int cg_v2;
-
-static int write_file(const char *dir, const char *name, const char *val)
-{
-	char path[700];
-	int fd, r = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* Find our memory cgroup directory (v1 memory hierarchy first). */
-static int own_memory_cgroup(char *out, size_t cap)
-{
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	char line[1024];
-	int found = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-
-		if (!c2)
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		*c2 = '\0';
-		if (strstr(c1 + 1, "memory")) {
-			snprintf(out, cap, "/sys/fs/cgroup/memory%s", c2 + 1);
-			cg_v2 = 0;
-			found = 0;
-			break;
-		}
-		if (strcmp(line, "0") == 0 && c1[1] == '\0') {
-			char probe[600];
-
-			snprintf(out, cap, "/sys/fs/cgroup%s", c2 + 1);
-			snprintf(probe, sizeof(probe), "%s/memory.max", out);
-			if (access(probe, F_OK) == 0) {
-				cg_v2 = 1;
-				found = 0;
-			}
-		}
-	}
-	fclose(f);
-	return found;
-}
 
 static int join_cgroup(void *data)
 {
@@ -80,7 +29,7 @@ static int join_cgroup(void *data)
 
 	(void)data;
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	return write_file(cg_dir, "cgroup.procs", pid) < 0;
+	return tu_write_file(cg_dir, "cgroup.procs", pid) < 0;
 }
 
 /* Allocate and touch 256 MiB: far over the 32 MiB limit. */
@@ -110,7 +59,7 @@ static int setup(void **state)
 	int r;
 
 	(void)state;
-	if (own_memory_cgroup(base, sizeof(base)) < 0)
+	if (tu_own_memcg(base, sizeof(base), &cg_v2) < 0)
 		return 0;
 	snprintf(cg_dir, sizeof(cg_dir), "%s/sp_oom_test_%d", base, (int)getpid());
 	if (mkdir(cg_dir, 0755) < 0) {
@@ -118,11 +67,11 @@ static int setup(void **state)
 		return 0;
 	}
 	if (cg_v2) {
-		r = write_file(cg_dir, "memory.max", "33554432");
-		write_file(cg_dir, "memory.swap.max", "0");
+		r = tu_write_file(cg_dir, "memory.max", "33554432");
+		tu_write_file(cg_dir, "memory.swap.max", "0");
 	} else {
-		r = write_file(cg_dir, "memory.limit_in_bytes", "33554432");
-		write_file(cg_dir, "memory.memsw.limit_in_bytes", "33554432");
+		r = tu_write_file(cg_dir, "memory.limit_in_bytes", "33554432");
+		tu_write_file(cg_dir, "memory.memsw.limit_in_bytes", "33554432");
 	}
 	if (r < 0) {
 		rmdir(cg_dir);

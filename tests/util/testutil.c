@@ -243,6 +243,57 @@ int tu_count(const char *hay, const char *needle)
 	return n;
 }
 
+int tu_write_file(const char *dir, const char *name, const char *val)
+{
+	char path[4200];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s%s%s", dir, name ? "/" : "", name ? name : "");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int tu_own_memcg(char *out, size_t cap, int *v2)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[1024];
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (!c2)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		*c2 = '\0';
+		if (strstr(c1 + 1, "memory")) {
+			snprintf(out, cap, "/sys/fs/cgroup/memory%s", c2 + 1);
+			*v2 = 0;
+			found = 0;
+			break;
+		}
+		if (strcmp(line, "0") == 0 && c1[1] == '\0') {
+			char probe[4200];
+
+			snprintf(out, cap, "/sys/fs/cgroup%s", c2 + 1);
+			snprintf(probe, sizeof(probe), "%s/memory.max", out);
+			if (access(probe, F_OK) == 0) {
+				*v2 = 1;
+				found = 0;
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 void tu_slurp(const char *path, char *buf, size_t len)
 {
 	ssize_t n = 0;

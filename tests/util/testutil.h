@@ -99,6 +99,15 @@ int tu_count(const char *hay, const char *needle);
  * "" when it cannot be read. */
 void tu_slurp(const char *path, char *buf, size_t len);
 
+/* No asserts: write val to dir/name (name may be NULL: dir is the file).
+ * 0 or -errno. */
+int tu_write_file(const char *dir, const char *name, const char *val);
+
+/* No asserts: the directory of this process's memory cgroup (the v1 memory
+ * hierarchy first, else cgroup2 when it has memory.max) into out; *v2 says
+ * which. 0, or -ENOENT when there is none. */
+int tu_own_memcg(char *out, size_t cap, int *v2);
+
 /* Asserts: the whole of path, terminated, in a malloc'ed buffer. */
 char *tu_read_all(const char *path);
 
