@@ -15,7 +15,7 @@ LDFLAGS ?=
 B       ?= build
 
 override CFLAGS  += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
-                    -D_GNU_SOURCE -MMD -MP -Ipool/include
+                    -D_GNU_SOURCE -MMD -MP -Ipool/include -Ichaos
 override LDFLAGS += -Wl,-z,defs
 ifneq ($(CI),)
 override CFLAGS  += -Werror
@@ -44,7 +44,7 @@ include pool/pool.mk
 include chaos/chaos.mk
 include scenarios/scenarios.mk
 include tests/tests.mk
--include scenarios/matrix.mk
+-include chaos/matrix/matrix.mk
 -include bench/bench.mk
 -include fuzz/fuzz.mk
 -include soak/soak.mk
@@ -61,7 +61,7 @@ $(B)/pic/%.o: %.c
 
 # Every test binary runs under a hard timeout: a hang is a failure.
 TEST_TIMEOUT ?= 300
-CHECK_SCRIPTS := tests/seed-regress tests/example-adapter
+CHECK_SCRIPTS := tests/layers tests/seed-regress tests/example-adapter
 check: build-all $(TESTS)
 	@CHAOS_BUILD=$(B) tests/run-tests $(TEST_TIMEOUT) $(TESTS) $(CHECK_SCRIPTS)
 

@@ -1,14 +1,16 @@
-# chaos controller. Every chaos/*.c except main.c, and every scenarios/*.c
-# (parser, checker, matrix, timeline), goes into one static archive that the
-# CLI and the tests link.
+# chaos controller: every chaos/<layer>/*.c except the CLI's main.c goes
+# into one static archive that the CLI and the tests link. The layers are
+# described in docs/architecture.md; sources include each other as
+# "<layer>/<file>.h" (-Ichaos), and tests/layers checks that every include
+# points down the layer order.
 #
 # The CLI binary is $(B)/chaos (beside chaos-task and targets/, where the
 # target registry looks for them), so the objects of this archive live under
 # $(B)/obj/ instead of $(B)/chaos/, which would collide with the binary.
-CORE_SRCS := $(filter-out chaos/main.c,$(wildcard chaos/*.c)) $(wildcard scenarios/*.c)
+CORE_SRCS := $(filter-out chaos/cli/main.c,$(wildcard chaos/*/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(B)/obj/%.o)
 CORE_LIBS := $(shell pkg-config --libs libcgroup jansson inih 2>/dev/null || echo -lcgroup -ljansson -linih)
-DEPS      += $(CORE_OBJS:.o=.d) $(B)/obj/chaos/main.d
+DEPS      += $(CORE_OBJS:.o=.d) $(B)/obj/chaos/cli/main.d
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -18,7 +20,7 @@ $(B)/libchaoscore.a: $(CORE_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/chaos: $(B)/obj/chaos/main.o $(B)/libchaoscore.a $(B)/libsafepool.a
+$(B)/chaos: $(B)/obj/chaos/cli/main.o $(B)/libchaoscore.a $(B)/libsafepool.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
 
 ALL_BINS += $(B)/chaos

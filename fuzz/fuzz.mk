@@ -16,7 +16,7 @@ FUZZ_TARGETS ?= scenario outcome outcome_checker events wire taskspec
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -Wno-unused-function \
-                -D_GNU_SOURCE -Ipool/include $(PKG_CFLAGS) $(FUZZ_SAN) \
+                -D_GNU_SOURCE -Ipool/include -Ichaos $(PKG_CFLAGS) $(FUZZ_SAN) \
                 -fsanitize=fuzzer-no-link
 ifneq ($(CI),)
 FUZZ_CFLAGS  += -Werror
@@ -24,12 +24,12 @@ endif
 FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
 
 # The sources each harness needs, and the libraries they link.
-FUZZ_SRC_scenario        := scenarios/scenario.c scenarios/kit/chaos_task.c
+FUZZ_SRC_scenario        := chaos/check/scenario.c scenarios/kit/chaos_task.c
 FUZZ_LIB_scenario        := -linih -lpthread
-FUZZ_SRC_outcome         := chaos/events.c
-FUZZ_SRC_outcome_checker := chaos/events.c chaos/history.c scenarios/checker.c scenarios/scenario.c
+FUZZ_SRC_outcome         := chaos/check/outcome.c chaos/check/lex.c
+FUZZ_SRC_outcome_checker := chaos/check/outcome.c chaos/check/lex.c chaos/engine/history.c chaos/check/checker.c chaos/check/scenario.c
 FUZZ_LIB_outcome_checker := -ljansson -linih
-FUZZ_SRC_events          := chaos/events.c
+FUZZ_SRC_events          := chaos/engine/events.c chaos/check/lex.c
 FUZZ_SRC_wire            := pool/src/wire.c
 FUZZ_SRC_taskspec        := scenarios/kit/chaos_task.c
 FUZZ_LIB_taskspec        := -lpthread

@@ -14,7 +14,7 @@
 
 #include <inttypes.h>
 
-#include "../chaos/events.h"
+#include "engine/events.h"
 
 /* One line or one overflow that the assembler should report, in order. */
 struct fuzz_ev_expect {

@@ -12,7 +12,7 @@
 
 #include <inttypes.h>
 
-#include "../chaos/events.h"
+#include "check/outcome.h"
 
 FUZZ_TARGET(outcome)
 {

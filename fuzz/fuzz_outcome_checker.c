@@ -1,7 +1,7 @@
 /* Differential fuzzing of the two readers of an outcome line: the
  * controller validates each stdout line with chaos_outcome_parse()
  * (chaos/events.c) and records it in the history as an `outcome` event; the
- * checker (scenarios/checker.c) reads that event again with its own parser.
+ * checker (chaos/check/checker.c) reads that event again with its own parser.
  * A line the controller accepted must not be a protocol error to the
  * checker, or a correct adapter fails its run.
  *
@@ -13,9 +13,9 @@
 
 #include <jansson.h>
 
-#include "../chaos/events.h"
-#include "../chaos/history.h"
-#include "../scenarios/checker.h"
+#include "check/outcome.h"
+#include "engine/history.h"
+#include "check/checker.h"
 
 static struct fuzz_file fuzz_oc_hist = FUZZ_FILE_INIT;
 

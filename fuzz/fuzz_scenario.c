@@ -1,4 +1,4 @@
-/* Fuzz the scenario parser, chaos_scenario_load() in scenarios/scenario.c.
+/* Fuzz the scenario parser, chaos_scenario_load() in chaos/check/scenario.c.
  *
  * The input is a scenario file. Properties checked beyond memory safety:
  * - a file with a NUL byte is refused (no key can hold one);
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../scenarios/scenario.h"
+#include "check/scenario.h"
 #include "../scenarios/kit/chaos_task.h"
 
 /* The round trip writes one line per task; above this many tasks it would

@@ -1,5 +1,5 @@
 # Task kit (C library + chaos-task executable) and compiled target adapters.
-# The parser, checker and matrix (scenarios/*.c) are in chaos/chaos.mk's core.
+# The parser, checker and matrix are controller code: chaos/chaos.mk.
 KIT_SRCS := $(filter-out scenarios/kit/chaos_task_main.c,$(wildcard scenarios/kit/*.c))
 KIT_OBJS := $(KIT_SRCS:%.c=$(B)/%.o)
 TGT_SRCS := $(wildcard scenarios/targets/*.c)
@@ -31,7 +31,7 @@ kit-check: $(B)/chaos-task $(TGT_BINS)
 
 # Installed layout: chaos and chaos-task in $(BINDIR); adapters, the Python
 # task kit, the suites and the baselines in $(PREFIX)/share/chaos/scenarios,
-# where scenarios/targets.c looks for them next to an installed chaos.
+# where chaos/engine/targets.c looks for them next to an installed chaos.
 CHAOS_SHARE = $(DESTDIR)$(PREFIX)/share/chaos/scenarios
 SCRIPT_TGTS = $(filter-out %.c,$(wildcard scenarios/targets/*))
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../scenarios/checker.h"
+#include "check/checker.h"
 
 #define DIR "tests/data/histories/"
 
@@ -22,7 +22,7 @@ static int chdir_to_tree(void **state)
 
 	(void)state;
 	for (i = 0; i < 5; i++) {
-		if (access("scenarios/checker.h", F_OK) == 0)
+		if (access("chaos/check/checker.h", F_OK) == 0)
 			return 0;
 		if (chdir("..") != 0)
 			return -1;

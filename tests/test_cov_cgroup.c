@@ -21,8 +21,8 @@
 #include <cmocka.h>
 #include <libcgroup.h>
 
-#include "../chaos/cgroup.h"
-#include "../chaos/cgroup_internal.h"
+#include "cgroup/cgroup.h"
+#include "cgroup/internal.h"
 
 #include "util/testutil.h"
 

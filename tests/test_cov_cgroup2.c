@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "../chaos/cgroup.h"
+#include "cgroup/cgroup.h"
 
 #include "util/testutil.h"
 

@@ -25,8 +25,8 @@
 
 #include <cmocka.h>
 
-#include "../chaos/cgroup.h"
-#include "../chaos/cliopts.h"
+#include "cgroup/cgroup.h"
+#include "cli/cliopts.h"
 #include "util/testutil.h"
 
 static char chaos_bin[PATH_MAX];

@@ -1,4 +1,4 @@
-/* The chaos CLI (chaos/main.c) as a user meets it: the built binary is run
+/* The chaos CLI (chaos/cli/main.c) as a user meets it: the built binary is run
  * with real arguments, and its exit codes and messages are checked against
  * the documented ones (0 pass, 1 failed or hung, 2 usage, 4 internal,
  * 128+N interrupted). The runs are real: a kill-on-start scenario on the
@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "../chaos/cgroup.h"
+#include "cgroup/cgroup.h"
 #include "util/testutil.h"
 
 static char chaos_bin[PATH_MAX];

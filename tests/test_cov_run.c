@@ -39,8 +39,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../chaos/cgroup.h"
-#include "../chaos/run.h"
+#include "cgroup/cgroup.h"
+#include "engine/run.h"
 #include "util/testutil.h"
 
 #define NOBODY 65534

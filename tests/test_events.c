@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../chaos/events.h"
+#include "engine/events.h"
 
 static int ev(const char *s, struct chaos_evline *e)
 {

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "../chaos/cliopts.h"
-#include "../chaos/faults.h"
+#include "cli/cliopts.h"
+#include "engine/faults.h"
 
 static struct chaos_fault every(uint32_t interval, uint32_t jitter, uint32_t count, uint64_t seed)
 {

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../chaos/history.h"
+#include "engine/history.h"
 
 static char path[256];
 

@@ -21,8 +21,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../chaos/cgroup.h"
-#include "../chaos/run.h"
+#include "cgroup/cgroup.h"
+#include "engine/run.h"
 #include "util/testutil.h"
 
 static char helper[PATH_MAX];

@@ -24,11 +24,11 @@
 
 #include <jansson.h>
 
-#include "../scenarios/baseline.h"
-#include "../scenarios/plan.h"
-#include "../scenarios/report.h"
-#include "../scenarios/targets.h"
-#include "../scenarios/targets_internal.h"
+#include "matrix/baseline.h"
+#include "matrix/plan.h"
+#include "matrix/report.h"
+#include "engine/targets.h"
+#include "engine/targets_internal.h"
 #include "util/testutil.h"
 
 static char tmp[] = "/tmp/chaos-test-matrix-XXXXXX";

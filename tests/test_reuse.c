@@ -36,8 +36,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../chaos/cgroup.h"
-#include "../chaos/run.h"
+#include "cgroup/cgroup.h"
+#include "engine/run.h"
 #include "util/testutil.h"
 
 #define NS_PID_MAX "310"

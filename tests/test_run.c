@@ -26,9 +26,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../chaos/cgroup.h"
-#include "../chaos/cliopts.h"
-#include "../chaos/run.h"
+#include "cgroup/cgroup.h"
+#include "cli/cliopts.h"
+#include "engine/run.h"
 #include "util/testutil.h"
 
 static char helper[PATH_MAX];

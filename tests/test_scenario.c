@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../scenarios/scenario.h"
+#include "check/scenario.h"
 
 /* The tests read files relative to the source tree; find it from wherever
  * the program was started (make check runs it from the top directory). */
@@ -25,7 +25,7 @@ static int chdir_to_tree(void **state)
 
 	(void)state;
 	for (i = 0; i < 5; i++) {
-		if (access("scenarios/scenario.h", F_OK) == 0)
+		if (access("chaos/check/scenario.h", F_OK) == 0)
 			return 0;
 		if (chdir("..") != 0)
 			return -1;

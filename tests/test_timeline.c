@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../scenarios/targets_internal.h"
-#include "../scenarios/timeline.h"
+#include "engine/targets_internal.h"
+#include "matrix/timeline.h"
 #include "util/testutil.h"
 
 static char data_dir[PATH_MAX];

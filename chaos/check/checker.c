@@ -1,0 +1,895 @@
+/* The checker: turns one run's history (docs/protocol.md section 3) into a
+ * verdict per expectation of the scenario. It reads only the history file,
+ * so every rule here is tested on recorded or hand-written histories.
+ *
+ * The history is read in one pass into a per-task summary (starts, deaths,
+ * outcome lines); each check then looks only at that summary.
+ */
+#include "check/checker.h"
+
+#include "check/outcome.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* A history of a run that fits the deadlines of our suites is a few
+ * thousand lines; the cap only stops a runaway file from eating memory. */
+#define CK_MAX_LINES 2000000u
+/* Distinct ids beyond the scenario's tasks kept from killed-tasks lines: a
+ * few are enough for the evidence, and each one already fails the check. */
+#define CK_MAX_EXTRA_KILLED 64u
+
+enum out_kind {
+	OUT_NONE = 0,
+	OUT_RESULT,
+	OUT_LOST,
+	OUT_ERROR,
+};
+
+struct task_sum {
+	uint32_t starts;	 /* start events */
+	uint32_t last_attempt;	 /* highest attempt seen in a start event */
+	int killed;		 /* a death event names this task */
+	int by_signal;		 /* ... and says the worker died by a signal */
+	int maybe_signal;	 /* ... or could not say how it died */
+	uint32_t killed_attempt; /* highest attempt a death event names */
+	enum out_kind out;	 /* first outcome line for this id */
+	int64_t value;		 /* its value, for OUT_RESULT */
+	unsigned nout;		 /* outcome lines for this id */
+	int64_t dup_value;	 /* value of the second line, when both are results */
+	enum out_kind dup_kind;
+	int pool_named;		 /* a killed-tasks line names this task */
+};
+
+struct hist {
+	const struct chaos_scenario *sc;
+	struct task_sum *t;
+	unsigned lines;	    /* complete lines read */
+	int truncated;	    /* the last line was cut mid-object */
+	unsigned bad_lines; /* complete lines that were not JSON objects */
+
+	int have_end_run;
+	char verdict[16];
+	char end_reason[256];
+	int deadline_ms;
+
+	int printed_done;
+	int printed_aborted;
+	double aborted_t;
+	int printed_unsupported;
+	char unsupported_text[256];
+
+	int have_killed_line;
+	uint64_t *pool_killed; /* distinct ids from killed-tasks lines */
+	size_t npool_killed;
+	uint64_t pool_extra[CK_MAX_EXTRA_KILLED]; /* ... of which are not task ids */
+	size_t npool_extra;
+	long long bad_outcome_lineno; /* last outcome line refused here, or 0 */
+	struct chaos_outcome oc; /* scratch for the parser: its id list is big */
+
+	pid_t signalled[64]; /* PIDs a fault signal reached (ok: true) */
+	unsigned nsignalled;
+
+	double first_death_t; /* < 0: none */
+	double first_fail_t;  /* < 0: none */
+
+	/* First instance of each kind of wrong-doing, for the evidence. */
+	char invented[200];
+	char oom_unconfirmed[200];
+	unsigned oom_confirmed;
+	char late_start[200];
+	char protocol[300];
+	unsigned nprotocol;
+	char leftover[200];
+	int have_teardown;
+	int teardown_ok;
+	char teardown_error[200];
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void fmt_set(char *buf, size_t len, const uint64_t *ids, size_t n)
+{
+	size_t i, off;
+
+	snprintf(buf, len, "{");
+	for (i = 0; i < n; i++) {
+		off = strlen(buf);
+		if (off + 1 >= len)
+			break;
+		snprintf(buf + off, len - off, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
+	}
+	off = strlen(buf);
+	if (off + 1 < len)
+		snprintf(buf + off, len - off, "}");
+}
+
+static void set_once(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_once(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Does attempt a of task t misbehave (exit, fail, hang, ...)? */
+static int misbehaves(const struct chaos_task_spec *t, uint32_t a)
+{
+	if (t->action == CHAOS_ACT_OK)
+		return 0;
+	return t->times == 0 || a <= t->times;
+}
+
+/* Was attempt a of task t meant to be OOM-killed? */
+static int meant_oom(const struct chaos_scenario *sc, const struct chaos_task_spec *t, uint32_t a)
+{
+	if (sc->mem_mode == CHAOS_MEM_NONE || t->alloc_bytes < sc->mem_limit)
+		return 0;
+	return t->times == 0 || a <= t->times;
+}
+
+/* Does attempt a of task t kill itself by a signal? */
+static int self_kills(const struct chaos_task_spec *t, uint32_t a)
+{
+	return (t->action == CHAOS_ACT_SELFKILL || t->action == CHAOS_ACT_SEGV) &&
+	       misbehaves(t, a);
+}
+
+static int was_signalled(const struct hist *h, pid_t pid)
+{
+	for (unsigned i = 0; i < h->nsignalled; i++) {
+		if (h->signalled[i] == pid)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* A JSON integer field, or -1 when missing or null. */
+static long long jint(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+static double jtime(json_t *o)
+{
+	json_t *v = json_object_get(o, "t");
+
+	return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void protocol_error(struct hist *h, long long lineno, const char *line, const char *text)
+{
+	h->nprotocol++;
+	set_once(h->protocol, sizeof(h->protocol), "protocol: line %lld '%.80s' (%s)", lineno,
+		 line ? line : "", text);
+}
+
+/* Remember the ids of a killed-tasks line as a set: a pool may print the
+ * list more than once, and a hostile one many times, so the set is bounded
+ * by the scenario's tasks plus a few ids that do not exist. */
+static int add_pool_killed(struct hist *h, const struct chaos_outcome *o)
+{
+	uint64_t *nk;
+	uint32_t i;
+
+	if (!o->nkilled)
+		return 0;
+	nk = realloc(h->pool_killed, (h->npool_killed + o->nkilled) * sizeof(*nk));
+	if (!nk)
+		return -ENOMEM;
+	h->pool_killed = nk;
+	for (i = 0; i < o->nkilled; i++) {
+		uint32_t id = o->killed[i];
+
+		if (id < h->sc->ntasks) {
+			if (h->t[id].pool_named)
+				continue;
+			h->t[id].pool_named = 1;
+		} else {
+			size_t j;
+			int seen = 0;
+
+			for (j = 0; j < h->npool_extra && !seen; j++)
+				seen = h->pool_extra[j] == id;
+			if (seen || h->npool_extra >= CK_MAX_EXTRA_KILLED)
+				continue;
+			h->pool_extra[h->npool_extra++] = id;
+		}
+		nk[h->npool_killed++] = id;
+	}
+	return 0;
+}
+
+static void record_outcome_for(struct hist *h, uint64_t id, enum out_kind k, int64_t value)
+{
+	struct task_sum *t;
+
+	if (id >= h->sc->ntasks) {
+		set_once(h->invented, sizeof(h->invented), "%s for task %llu which does not exist",
+			 k == OUT_RESULT ? "result"
+			 : k == OUT_LOST ? "lost"
+					 : "error",
+			 (unsigned long long)id);
+		return;
+	}
+	t = &h->t[id];
+	t->nout++;
+	if (t->nout == 1) {
+		t->out = k;
+		t->value = value;
+	} else if (t->nout == 2) {
+		t->dup_kind = k;
+		t->dup_value = value;
+	}
+}
+
+/* Interpret one adapter output line (the `outcome` event) with the parser
+ * the controller validated it with, chaos_outcome_parse(): one grammar, so
+ * the two cannot disagree on what a correct adapter printed. The line is
+ * taken with its length: a NUL byte in it is refused, not a line end. */
+static int record_outcome(struct hist *h, const char *line, size_t len, long long lineno,
+			  double t)
+{
+	struct chaos_outcome *o = &h->oc;
+	char err[256], shown[128];
+	size_t i;
+
+	if (chaos_outcome_parse(line, len, o, err, sizeof(err))) {
+		char text[300];
+
+		/* The evidence quotes the line: NUL bytes would end it early. */
+		for (i = 0; i < len && i + 1 < sizeof(shown); i++)
+			shown[i] = line[i] ? line[i] : '?';
+		shown[i] = '\0';
+		snprintf(text, sizeof(text), "not an outcome line: %s", err);
+		protocol_error(h, lineno, shown, text);
+		h->bad_outcome_lineno = lineno;
+		return 0;
+	}
+	switch (o->kind) {
+	case CHAOS_OUT_DONE:
+		h->printed_done = 1;
+		break;
+	case CHAOS_OUT_ABORTED:
+		if (!h->printed_aborted)
+			h->aborted_t = t;
+		h->printed_aborted = 1;
+		break;
+	case CHAOS_OUT_UNSUPPORTED:
+		h->printed_unsupported = 1;
+		snprintf(h->unsupported_text, sizeof(h->unsupported_text), "%.*s",
+			 (int)(o->text_len < sizeof(h->unsupported_text) ? o->text_len
+									 : sizeof(h->unsupported_text)),
+			 o->text ? o->text : "");
+		break;
+	case CHAOS_OUT_KILLED_TASKS:
+		h->have_killed_line = 1;
+		return add_pool_killed(h, o);
+	case CHAOS_OUT_RESULT:
+		record_outcome_for(h, o->task, OUT_RESULT, o->value);
+		break;
+	case CHAOS_OUT_LOST:
+		record_outcome_for(h, o->task, OUT_LOST, 0);
+		break;
+	case CHAOS_OUT_ERROR:
+		record_outcome_for(h, o->task, OUT_ERROR, 0);
+		break;
+	}
+	return 0;
+}
+
+static int record_event(struct hist *h, json_t *o)
+{
+	const char *ev = jstr(o, "ev");
+	double t = jtime(o);
+	long long task;
+
+	if (!ev)
+		return 0;
+	if (!strcmp(ev, "start")) {
+		task = jint(o, "task");
+		if (task < 0)
+			return 0;
+		if ((unsigned long long)task >= h->sc->ntasks) {
+			set_once(h->invented, sizeof(h->invented),
+				 "task %lld started but does not exist", task);
+			return 0;
+		}
+		h->t[task].starts++;
+		if (jint(o, "attempt") > (long long)h->t[task].last_attempt)
+			h->t[task].last_attempt = (uint32_t)jint(o, "attempt");
+		if (h->printed_aborted && t > h->aborted_t)
+			set_once(h->late_start, sizeof(h->late_start),
+				 "abort: task %lld started %.0f ms after aborted", task,
+				 (t - h->aborted_t) * 1000.0);
+	} else if (!strcmp(ev, "fault")) {
+		/* Remember whom the scenario's faults reached: their deaths are
+		 * kills the pool must report. A full table only loses the
+		 * "must" for later victims; they stay "may". */
+		if (json_is_true(json_object_get(o, "ok")) && jint(o, "pid") > 0 &&
+		    h->nsignalled < sizeof(h->signalled) / sizeof(h->signalled[0]))
+			h->signalled[h->nsignalled++] = (pid_t)jint(o, "pid");
+	} else if (!strcmp(ev, "fail")) {
+		if (h->first_fail_t < 0)
+			h->first_fail_t = t;
+	} else if (!strcmp(ev, "death")) {
+		json_t *oom = json_object_get(o, "oom");
+		long long att = jint(o, "attempt");
+		const char *sig = jstr(o, "signal");
+
+		if (h->first_death_t < 0)
+			h->first_death_t = t;
+		if (json_is_true(oom))
+			h->oom_confirmed++;
+		task = jint(o, "task");
+		if (task < 0 || (unsigned long long)task >= h->sc->ntasks)
+			return 0;
+		h->t[task].killed = 1;
+		/* A worker that exited with a code failed; it was not killed.
+		 * The killed-tasks report must name the kills the scenario
+		 * caused (a fault's signal, a confirmed OOM kill, a task told to
+		 * kill itself) and may name other signal deaths (a pool killing
+		 * its own workers on abort or timeout) and deaths whose cause
+		 * the controller could not read. */
+		if (att < 0)
+			att = h->t[task].last_attempt ? h->t[task].last_attempt : 1;
+		if (jstr(o, "how") && !strcmp(jstr(o, "how"), "signal") &&
+		    (json_is_true(oom) || was_signalled(h, (pid_t)jint(o, "pid")) ||
+		     self_kills(&h->sc->tasks[task], (uint32_t)att)))
+			h->t[task].by_signal = 1;
+		else if (!jstr(o, "how") || strcmp(jstr(o, "how"), "exit"))
+			h->t[task].maybe_signal = 1;
+		if ((uint32_t)att > h->t[task].killed_attempt)
+			h->t[task].killed_attempt = (uint32_t)att;
+		if (meant_oom(h->sc, &h->sc->tasks[task], (uint32_t)att) && !json_is_true(oom))
+			set_once(
+			    h->oom_unconfirmed, sizeof(h->oom_unconfirmed),
+			    "oom: task %lld died (%s) but oom_kill did not confirm it (oom: %s)",
+			    task,
+			    sig		     ? sig
+			    : jstr(o, "how") ? jstr(o, "how")
+					     : "?",
+			    json_is_false(oom) ? "false" : "null");
+	} else if (!strcmp(ev, "outcome")) {
+		json_t *line = json_object_get(o, "line");
+
+		if (!json_is_string(line)) {
+			protocol_error(h, jint(o, "lineno"), "", "outcome event without a line");
+			return 0;
+		}
+		return record_outcome(h, json_string_value(line), json_string_length(line),
+				      jint(o, "lineno"), t);
+	} else if (!strcmp(ev, "protocol_error")) {
+		long long lineno = jint(o, "lineno");
+
+		/* The controller records a line it refused twice: as the
+		 * outcome, which the same parser refused here already, and as
+		 * this event. Count the line once. */
+		if (lineno > 0 && lineno == h->bad_outcome_lineno)
+			return 0;
+		protocol_error(h, lineno, jstr(o, "line"),
+			       jstr(o, "text") ? jstr(o, "text") : "protocol error");
+	} else if (!strcmp(ev, "leftover")) {
+		set_once(h->leftover, sizeof(h->leftover),
+			 "process %lld (%s) was left in the run cgroup", jint(o, "pid"),
+			 jstr(o, "comm") ? jstr(o, "comm") : "?");
+	} else if (!strcmp(ev, "teardown")) {
+		json_t *ok = json_object_get(o, "ok");
+
+		h->have_teardown = 1;
+		h->teardown_ok = json_is_true(ok);
+		snprintf(h->teardown_error, sizeof(h->teardown_error), "%s",
+			 jstr(o, "error") ? jstr(o, "error") : "no reason given");
+	} else if (!strcmp(ev, "deadline")) {
+		h->deadline_ms = (int)jint(o, "deadline_ms");
+	} else if (!strcmp(ev, "end_run")) {
+		h->have_end_run = 1;
+		snprintf(h->verdict, sizeof(h->verdict), "%s",
+			 jstr(o, "verdict") ? jstr(o, "verdict") : "");
+		snprintf(h->end_reason, sizeof(h->end_reason), "%s",
+			 jstr(o, "reason") ? jstr(o, "reason") : "");
+	}
+	return 0;
+}
+
+/* Read the history line by line. A last line without its newline was cut
+ * off by a dying controller: it is used only if it still parses. */
+static int read_history(struct hist *h, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	while ((n = getline(&line, &cap, f)) > 0 && h->lines < CK_MAX_LINES) {
+		int complete = line[n - 1] == '\n';
+		json_error_t je;
+		json_t *o;
+
+		/* JSON_ALLOW_NUL: an outcome line with a NUL byte is recorded
+		 * as "\u0000" by older controllers; refusing the whole event
+		 * would hide the protocol error it is evidence of. */
+		o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je);
+		if (!json_is_object(o)) {
+			if (complete)
+				h->bad_lines++;
+			else
+				h->truncated = 1;
+			json_decref(o);
+			continue;
+		}
+		h->lines++;
+		r = record_event(h, o);
+		json_decref(o);
+		if (r)
+			break;
+	}
+	if (!r && ferror(f))
+		r = -EIO;
+	free(line);
+	fclose(f);
+	return r;
+}
+
+/* ---- the checks --------------------------------------------------------- */
+
+static int fail_check(struct chaos_check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail_check(struct chaos_check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->ok = 0;
+	va_start(ap, fmt);
+	vsnprintf(c->evidence, sizeof(c->evidence), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static void check_hang_free(const struct hist *h, struct chaos_check *c)
+{
+	if (!h->have_end_run) {
+		fail_check(c,
+			   "hang-free: the history ends after %u lines without end_run (cut short)",
+			   h->lines);
+		return;
+	}
+	if (!strcmp(h->verdict, "hang")) {
+		fail_check(c, "hang-free: the run hit its deadline of %d ms",
+			   h->deadline_ms > 0 ? h->deadline_ms : (int)h->sc->deadline_ms);
+		return;
+	}
+	if (strcmp(h->verdict, "done") && strcmp(h->verdict, "aborted")) {
+		fail_check(c, "hang-free: the run ended as %s%s%s",
+			   h->verdict[0] ? h->verdict : "?", h->end_reason[0] ? ": " : "",
+			   h->end_reason);
+		return;
+	}
+	if (!h->printed_done && !h->printed_aborted) {
+		fail_check(c, "hang-free: the target never printed done or aborted");
+		return;
+	}
+	if (h->leftover[0])
+		fail_check(c, "hang-free: %s", h->leftover);
+}
+
+/* Problems that spoil skip and retry alike: protocol errors, results
+ * nobody asked for, and ids reported twice. */
+static int check_common(const struct hist *h, struct chaos_check *c, const char *name)
+{
+	uint32_t id;
+
+	if (h->protocol[0])
+		return fail_check(c, "%s", h->protocol), 1;
+	if (h->invented[0])
+		return fail_check(c, "%s: %s", name, h->invented), 1;
+	for (id = 0; id < h->sc->ntasks; id++) {
+		const struct task_sum *t = &h->t[id];
+
+		if (t->nout < 2)
+			continue;
+		if (t->out == OUT_RESULT && t->dup_kind == OUT_RESULT && t->value == t->dup_value)
+			return fail_check(c, "%s: task %u result %lld appears twice", name, id,
+					  (long long)t->value),
+			       1;
+		return fail_check(c, "%s: task %u has %u outcome lines", name, id, t->nout), 1;
+	}
+	for (id = 0; id < h->sc->ntasks; id++) {
+		if (h->t[id].out == OUT_RESULT && h->t[id].starts == 0)
+			return fail_check(c, "%s: result for task %u which never started", name,
+					  id),
+			       1;
+	}
+	return 0;
+}
+
+static const char *out_name(enum out_kind k)
+{
+	return k == OUT_LOST ? "lost" : k == OUT_ERROR ? "error" : "result";
+}
+
+static void check_skip(const struct hist *h, struct chaos_check *c)
+{
+	const struct chaos_scenario *sc = h->sc;
+	uint32_t id;
+
+	if (check_common(h, c, "skip"))
+		return;
+	for (id = 0; id < sc->ntasks; id++) {
+		const struct task_sum *t = &h->t[id];
+		uint32_t a = t->last_attempt ? t->last_attempt : 1;
+		int bad = misbehaves(&sc->tasks[id], a);
+
+		switch (t->out) {
+		case OUT_RESULT:
+			if (t->killed && t->killed_attempt >= a) {
+				fail_check(c,
+					   "skip: task %u has result %lld but its last attempt %u "
+					   "was killed",
+					   id, (long long)t->value, a);
+				return;
+			}
+			if (bad) {
+				fail_check(
+				    c,
+				    "skip: task %u has result %lld but attempt %u was meant to %s",
+				    id, (long long)t->value, a,
+				    chaos_action_name(sc->tasks[id].action));
+				return;
+			}
+			if (t->value != sc->tasks[id].result) {
+				fail_check(c, "skip: task %u result %lld, expected %lld", id,
+					   (long long)t->value, (long long)sc->tasks[id].result);
+				return;
+			}
+			break;
+		case OUT_LOST:
+		case OUT_ERROR:
+			if (!t->killed && !bad) {
+				fail_check(c, "skip: task %u reported %s but was never killed", id,
+					   out_name(t->out));
+				return;
+			}
+			break;
+		case OUT_NONE:
+			if (t->killed || bad)
+				fail_check(c,
+					   "skip: task %u was %s and has no outcome (expected lost "
+					   "or error)",
+					   id, t->killed ? "killed" : "meant to fail");
+			else
+				fail_check(c, "skip: task %u has no result and was never killed",
+					   id);
+			return;
+		}
+	}
+}
+
+static void check_retry(const struct hist *h, struct chaos_check *c)
+{
+	const struct chaos_scenario *sc = h->sc;
+	uint32_t cap = 1 + sc->retries, id;
+
+	if (check_common(h, c, "retry"))
+		return;
+	for (id = 0; id < sc->ntasks; id++) {
+		const struct task_sum *t = &h->t[id];
+		uint32_t a = t->last_attempt ? t->last_attempt : 1;
+		int bad = misbehaves(&sc->tasks[id], a);
+
+		if (t->killed && t->starts > cap) {
+			fail_check(c, "retry: task %u started %u times, cap %u", id, t->starts,
+				   cap);
+			return;
+		}
+		if (!t->killed && t->starts > 1) {
+			fail_check(c, "retry: task %u ran %u times but was never killed", id,
+				   t->starts);
+			return;
+		}
+		switch (t->out) {
+		case OUT_RESULT:
+			if (t->killed && t->killed_attempt >= a) {
+				fail_check(c,
+					   "retry: task %u has result %lld but its last attempt %u "
+					   "was killed",
+					   id, (long long)t->value, a);
+				return;
+			}
+			if (bad) {
+				fail_check(
+				    c,
+				    "retry: task %u has result %lld but attempt %u was meant to %s",
+				    id, (long long)t->value, a,
+				    chaos_action_name(sc->tasks[id].action));
+				return;
+			}
+			if (t->value != sc->tasks[id].result) {
+				fail_check(c, "retry: task %u result %lld, expected %lld", id,
+					   (long long)t->value, (long long)sc->tasks[id].result);
+				return;
+			}
+			break;
+		case OUT_LOST:
+		case OUT_ERROR:
+			/* Giving up is right only when the task cannot succeed
+			 * or every allowed attempt was used. */
+			if (bad || (t->killed && t->starts >= cap))
+				break;
+			if (t->killed)
+				fail_check(
+				    c, "retry: task %u reported %s after %u of %u allowed attempts",
+				    id, out_name(t->out), t->starts, cap);
+			else
+				fail_check(c, "retry: task %u reported %s but was never killed", id,
+					   out_name(t->out));
+			return;
+		case OUT_NONE:
+			fail_check(c, "retry: task %u has no result%s", id,
+				   t->killed ? " after its worker was killed"
+					     : " and was never killed");
+			return;
+		}
+	}
+}
+
+static void check_abort(const struct hist *h, struct chaos_check *c)
+{
+	double first = h->first_death_t >= 0 ? h->first_death_t : h->first_fail_t;
+	double ms;
+
+	if (!h->printed_aborted) {
+		fail_check(c, "abort: the pool never printed aborted");
+		return;
+	}
+	if (first < 0) {
+		fail_check(c, "abort: aborted although no worker died and no task failed");
+		return;
+	}
+	ms = (h->aborted_t - first) * 1000.0;
+	if (ms > h->sc->abort_within_ms) {
+		fail_check(c, "abort: aborted %.0f ms after the first %s, bound %u ms", ms,
+			   h->first_death_t >= 0 ? "death" : "failure", h->sc->abort_within_ms);
+		return;
+	}
+	if (h->late_start[0])
+		fail_check(c, "%s", h->late_start);
+}
+
+static void check_killed(const struct hist *h, struct chaos_check *c)
+{
+	uint64_t *must, *may, *pool = h->pool_killed;
+	size_t nmust = 0, nmay = 0, np = 0, i;
+	char a[200], b[200], m[240] = "";
+	uint32_t id;
+	int bad = 0;
+
+	must = calloc(h->sc->ntasks, sizeof(*must));
+	may = calloc(h->sc->ntasks, sizeof(*may));
+	if (!must || !may) {
+		fail_check(c, "killed-tasks: out of memory");
+		goto out;
+	}
+	/* The pool may name a task twice (two deaths of one task under
+	 * retry); it is a set, so duplicates collapse. */
+	if (h->npool_killed)
+		qsort(pool, h->npool_killed, sizeof(*pool), cmp_u64);
+	for (i = 0; i < h->npool_killed; i++) {
+		if (np == 0 || pool[np - 1] != pool[i])
+			pool[np++] = pool[i];
+	}
+	/* Must: the kills the scenario caused. May: other signal deaths and
+	 * deaths of unknown cause (the pool may know better than /proc). */
+	for (id = 0; id < h->sc->ntasks; id++) {
+		int named = np && bsearch(&(uint64_t){id}, pool, np, sizeof(*pool), cmp_u64);
+
+		if (h->t[id].by_signal) {
+			must[nmust++] = id;
+			bad |= !named;
+		} else if (h->t[id].maybe_signal) {
+			may[nmay++] = id;
+		} else {
+			bad |= named;
+		}
+	}
+	for (i = 0; i < np; i++)
+		bad |= pool[i] >= h->sc->ntasks;
+	fmt_set(b, sizeof(b), must, nmust);
+	if (nmay) {
+		fmt_set(a, sizeof(a), may, nmay);
+		snprintf(m, sizeof(m), " (and may name %s)", a);
+	}
+	if (!h->have_killed_line) {
+		fail_check(c, "killed-tasks: the pool printed no killed-tasks line, history says %s%s",
+			   b, m);
+	} else if (bad) {
+		fmt_set(a, sizeof(a), pool, np);
+		fail_check(c, "killed-tasks: pool says %s, history says %s%s", a, b, m);
+	}
+out:
+	free(must);
+	free(may);
+}
+
+static void check_oom(const struct hist *h, struct chaos_check *c)
+{
+	if (h->oom_unconfirmed[0])
+		fail_check(c, "%s", h->oom_unconfirmed);
+	else if (!h->oom_confirmed)
+		fail_check(c, "oom: no death was confirmed as an OOM kill");
+}
+
+static void check_leftovers(const struct hist *h, struct chaos_check *c)
+{
+	if (h->leftover[0])
+		fail_check(c, "no-leftovers: %s", h->leftover);
+	else if (!h->have_teardown)
+		fail_check(c, "no-leftovers: the history has no teardown event");
+	else if (!h->teardown_ok)
+		fail_check(c, "no-leftovers: teardown failed: %s", h->teardown_error);
+}
+
+const char *chaos_cell_name(enum chaos_cell c)
+{
+	switch (c) {
+	case CHAOS_CELL_PASS:
+		return "PASS";
+	case CHAOS_CELL_FAIL:
+		return "FAIL";
+	case CHAOS_CELL_HANG:
+		return "HANG";
+	case CHAOS_CELL_UNSUPPORTED:
+		return "UNSUPPORTED";
+	case CHAOS_CELL_SKIP:
+		return "SKIP";
+	}
+	return "?";
+}
+
+static void note_add(struct chaos_verdict *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note_add(struct chaos_verdict *v, const char *fmt, ...)
+{
+	size_t off = strlen(v->note);
+	va_list ap;
+
+	if (off && off + 2 < sizeof(v->note)) {
+		snprintf(v->note + off, sizeof(v->note) - off, "; ");
+		off += 2;
+	}
+	if (off + 1 >= sizeof(v->note))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(v->note + off, sizeof(v->note) - off, fmt, ap);
+	va_end(ap);
+}
+
+int chaos_check_history(const struct chaos_scenario *sc, const char *history,
+			struct chaos_verdict *v)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+		void (*fn)(const struct hist *, struct chaos_check *);
+	} table[] = {
+	    {CHAOS_EXPECT_HANG_FREE, "hang-free", check_hang_free},
+	    {CHAOS_EXPECT_SKIP, "skip", check_skip},
+	    {CHAOS_EXPECT_ABORT, "abort", check_abort},
+	    {CHAOS_EXPECT_RETRY, "retry", check_retry},
+	    {CHAOS_EXPECT_KILLED_REPORT, "killed-tasks", check_killed},
+	    {CHAOS_EXPECT_OOM, "oom", check_oom},
+	    {CHAOS_EXPECT_NO_LEFTOVERS, "no-leftovers", check_leftovers},
+	};
+	struct hist h;
+	const struct chaos_check *failed = NULL;
+	size_t i;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	memset(&h, 0, sizeof(h));
+	if (!sc || !sc->tasks || sc->ntasks == 0)
+		return -EINVAL;
+	h.sc = sc;
+	h.first_death_t = -1;
+	h.first_fail_t = -1;
+	h.t = calloc(sc->ntasks, sizeof(*h.t));
+	if (!h.t)
+		return -ENOMEM;
+	r = read_history(&h, history);
+	if (r)
+		goto out;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct chaos_check *c;
+
+		if (!(sc->expect & table[i].bit))
+			continue;
+		c = &v->checks[v->nchecks++];
+		c->expect = table[i].bit;
+		c->name = table[i].name;
+		c->ok = 1;
+		table[i].fn(&h, c);
+		if (!c->ok && !failed)
+			failed = c;
+	}
+
+	/* The cell's own reason comes first in the note, then what the
+	 * reader noticed on the way. */
+	if (h.have_end_run && !strcmp(h.verdict, "skipped")) {
+		v->cell = CHAOS_CELL_SKIP;
+		note_add(v, "%s", h.end_reason[0] ? h.end_reason : "skipped");
+	} else if (h.have_end_run && !strcmp(h.verdict, "interrupted")) {
+		/* The user stopped the run: it neither passed nor failed. */
+		v->cell = CHAOS_CELL_SKIP;
+		note_add(v, "interrupted%s%s", h.end_reason[0] ? ": " : "", h.end_reason);
+	} else if (h.have_end_run && !strcmp(h.verdict, "hang")) {
+		v->cell = CHAOS_CELL_HANG;
+	} else if (h.printed_unsupported) {
+		v->cell = CHAOS_CELL_UNSUPPORTED;
+		note_add(v, "%s", h.unsupported_text);
+	} else if (failed) {
+		v->cell = CHAOS_CELL_FAIL;
+	} else {
+		v->cell = CHAOS_CELL_PASS;
+	}
+	if (h.truncated)
+		note_add(v, "history cut short after line %u", h.lines);
+	if (h.bad_lines)
+		note_add(v, "%u history lines were not JSON objects", h.bad_lines);
+	if (h.nprotocol)
+		note_add(v, "%u protocol error%s, first %s", h.nprotocol,
+			 h.nprotocol > 1 ? "s" : "", h.protocol);
+	if (v->cell == CHAOS_CELL_FAIL) {
+		/* Name every failed guarantee: "FAIL(killed-tasks)" alone would
+		 * hide whether the pool kept the other results. */
+		size_t len = (size_t)snprintf(v->cell_text, sizeof(v->cell_text), "FAIL(");
+
+		for (unsigned k = 0; k < v->nchecks; k++) {
+			if (v->checks[k].ok || len >= sizeof(v->cell_text))
+				continue;
+			len += (size_t)snprintf(v->cell_text + len, sizeof(v->cell_text) - len,
+						"%s%s", len > 5 ? "," : "", v->checks[k].name);
+		}
+		if (len < sizeof(v->cell_text))
+			snprintf(v->cell_text + len, sizeof(v->cell_text) - len, ")");
+	} else
+		snprintf(v->cell_text, sizeof(v->cell_text), "%s", chaos_cell_name(v->cell));
+out:
+	free(h.t);
+	free(h.pool_killed);
+	return r;
+}
