@@ -20,6 +20,7 @@
 #include <libcgroup.h>
 
 #include "cgroup/internal.h"
+#include "sys/file.h"
 #include "sys/proc.h"
 
 /* Thread-local so that two runs in different threads (the matrix) do not
@@ -68,50 +69,14 @@ void cg__sleep_ms(unsigned ms)
 
 int cg__read_file(const char *path, char *buf, size_t bufsz)
 {
-	size_t len = 0;
-	int fd, ret = 0;
+	ssize_t n = chaos_read_small(path, buf, bufsz);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (len + 1 < bufsz) {
-		ssize_t r = read(fd, buf + len, bufsz - 1 - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-out:
-	buf[len] = '\0';
-	close(fd);
-	return ret;
+	return n < 0 ? (int)n : 0;
 }
 
 int cg__write_file(const char *path, const char *val)
 {
-	size_t len = strlen(val);
-	ssize_t w;
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* cgroup files take one value per write(); a short write is an error. */
-	do
-		w = write(fd, val, len);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		ret = -errno;
-	else if ((size_t)w != len)
-		ret = -EIO;
-	close(fd);
-	return ret;
+	return chaos_write_small(path, val);
 }
 
 int cg__path_under(const char *path, const char *base)

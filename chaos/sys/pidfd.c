@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "sys/proc.h"
+#include "sys/file.h"
 
 int chaos_pidfd_pid(int pidfd, pid_t *pid)
 {

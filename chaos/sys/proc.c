@@ -12,33 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sys/file.h"
+
 #define STACK_MAX (64 * 1024)
-
-ssize_t chaos_read_small(const char *path, char *buf, size_t len)
-{
-	ssize_t n = -1;
-	size_t off = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while (off + 1 < len) {
-		n = read(fd, buf + off, len - 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	return (ssize_t)off;
-}
 
 int chaos_proc_stat_parse(const char *text, struct chaos_proc_stat *st)
 {

@@ -7,10 +7,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Read a small file into buf (at most len-1 bytes, NUL-terminated),
- * retrying EINTR. Returns the number of bytes or -errno. */
-ssize_t chaos_read_small(const char *path, char *buf, size_t len);
-
 /* The fields of /proc/<pid>/stat the controller uses (proc(5) numbering). */
 struct chaos_proc_stat {
 	pid_t pid;                    /* field 1 */
