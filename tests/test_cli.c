@@ -318,95 +318,89 @@ static int load_text(const char *text, struct chaos_scenario *sc, char *err, siz
 	return r;
 }
 
+/* Each value refused by the file and by the option that sets the same key. */
+static const struct {
+	const char *file;    /* a whole scenario file */
+	const char *args[6]; /* the last option given holds the bad value */
+	int piece;	     /* 1: a piece of a fault option's value */
+} value_cases[] = {
+    /* The cases. */
+    {"[scenario]\ntasks = 200000\n", {"--tasks", "200000"}, 0},
+    {"[scenario]\n[memory]\nmode = per-worker\nlimit = 1\n", {"--mem-per-worker", "1"}, 0},
+    {"[scenario]\n[memory]\nmode = whole-run\nlimit = 1\n", {"--mem-limit", "1"}, 0},
+    {"[scenario]\n[fault]\nkind = kill-on-start\nsignal = SIGSTOP\ntask = x\n",
+     {"--stop-on-start", "x"},
+     1},
+    /* Every [scenario] key with an option. */
+    {"[scenario]\ntasks = 0\n", {"--tasks", "0"}, 0},
+    {"[scenario]\nworkers = 0\n", {"--workers", "0"}, 0},
+    {"[scenario]\nworkers = 1025\n", {"--workers", "1025"}, 0},
+    {"[scenario]\nworkers = four\n", {"--workers", "four"}, 0},
+    {"[scenario]\npolicy = retry\nretries = 1001\n", {"--policy", "retry", "--retries", "1001"}, 0},
+    {"[scenario]\npolicy = maybe\n", {"--policy", "maybe"}, 0},
+    {"[scenario]\ndeadline = 20\n", {"--deadline", "20"}, 0},
+    {"[scenario]\ndeadline = 3601s\n", {"--deadline", "3601s"}, 0},
+    {"[scenario]\ndeadline = 0\n", {"--deadline", "0"}, 0},
+    {"[scenario]\nseed = 12z\n", {"--seed", "12z"}, 0},
+    {"[scenario]\nseed = 18446744073709551616\n", {"--seed", "18446744073709551616"}, 0},
+    {"[scenario]\n[memory]\nmode = per-worker\nlimit = 64X\n", {"--mem-per-worker", "64X"}, 0},
+    {"[scenario]\n[fault]\nkind = kill-all-at\nat = 1s\nsignal = SIGFOO\n",
+     {"--signal", "SIGFOO"},
+     0},
+    {"[scenario]\n[fault]\nkind = kill-on-start\ntask = 0\nsignal = SIGSTOP\n"
+     "cont-after = 5x\n",
+     {"--cont-after", "5x"},
+     0},
+    /* Every piece of a fault option. */
+    {"[scenario]\n[fault]\nkind = kill-on-start\ntask = x\n", {"--kill-on-start", "x"}, 1},
+    {"[scenario]\n[fault]\nkind = kill-on-start\ntask = 3\ndelay = 5\n",
+     {"--kill-on-start", "3+5"},
+     1},
+    {"[scenario]\n[fault]\nkind = kill-at\nworker = w\nat = 1s\n", {"--kill-at", "w@1s"}, 1},
+    {"[scenario]\n[fault]\nkind = kill-at\nat = 1x\n", {"--kill-at", "0@1x"}, 1},
+    {"[scenario]\n[fault]\nkind = kill-every\ninterval = 0ms\ncount = 1\n",
+     {"--kill-every", "0ms"},
+     1},
+    {"[scenario]\n[fault]\nkind = kill-every\ninterval = 1s\njitter = x\ncount = 1\n",
+     {"--kill-every", "1s,jitter=x"},
+     1},
+    {"[scenario]\n[fault]\nkind = kill-every\ninterval = 1s\ncount = 0\n",
+     {"--kill-every", "1s,count=0"},
+     1},
+    {"[scenario]\n[fault]\nkind = kill-all-at\nat = 5000000s\n", {"--kill-all-at", "5000000s"}, 1},
+    {"[scenario]\n[fault]\nkind = pressure\nbytes = 0\nduration = 1s\nat = 1s\n",
+     {"--pressure", "0@1s+1s"},
+     1},
+    {"[scenario]\n[fault]\nkind = pressure\nbytes = 64M\nduration = 0s\nat = 1s\n",
+     {"--pressure", "64M@1s+0s"},
+     1},
+};
+
 /* The same value refused on both paths with the same words: the file's
  * message (after "file:line: ") without its "key: " is the CLI's after
  * "--option: " for a scalar option, and the end of it for a fault option,
  * whose message shows the whole value first. */
 static void test_parity_errors(void **state)
 {
-	static const struct {
-		const char *file;    /* a whole scenario file */
-		const char *args[6]; /* the last option given holds the bad value */
-		int piece;	     /* 1: a piece of a fault option's value */
-	} cases[] = {
-	    /* The cases. */
-	    {"[scenario]\ntasks = 200000\n", {"--tasks", "200000"}, 0},
-	    {"[scenario]\n[memory]\nmode = per-worker\nlimit = 1\n", {"--mem-per-worker", "1"}, 0},
-	    {"[scenario]\n[memory]\nmode = whole-run\nlimit = 1\n", {"--mem-limit", "1"}, 0},
-	    {"[scenario]\n[fault]\nkind = kill-on-start\nsignal = SIGSTOP\ntask = x\n",
-	     {"--stop-on-start", "x"},
-	     1},
-	    /* Every [scenario] key with an option. */
-	    {"[scenario]\ntasks = 0\n", {"--tasks", "0"}, 0},
-	    {"[scenario]\nworkers = 0\n", {"--workers", "0"}, 0},
-	    {"[scenario]\nworkers = 1025\n", {"--workers", "1025"}, 0},
-	    {"[scenario]\nworkers = four\n", {"--workers", "four"}, 0},
-	    {"[scenario]\npolicy = retry\nretries = 1001\n",
-	     {"--policy", "retry", "--retries", "1001"},
-	     0},
-	    {"[scenario]\npolicy = maybe\n", {"--policy", "maybe"}, 0},
-	    {"[scenario]\ndeadline = 20\n", {"--deadline", "20"}, 0},
-	    {"[scenario]\ndeadline = 3601s\n", {"--deadline", "3601s"}, 0},
-	    {"[scenario]\ndeadline = 0\n", {"--deadline", "0"}, 0},
-	    {"[scenario]\nseed = 12z\n", {"--seed", "12z"}, 0},
-	    {"[scenario]\nseed = 18446744073709551616\n", {"--seed", "18446744073709551616"}, 0},
-	    {"[scenario]\n[memory]\nmode = per-worker\nlimit = 64X\n",
-	     {"--mem-per-worker", "64X"},
-	     0},
-	    {"[scenario]\n[fault]\nkind = kill-all-at\nat = 1s\nsignal = SIGFOO\n",
-	     {"--signal", "SIGFOO"},
-	     0},
-	    {"[scenario]\n[fault]\nkind = kill-on-start\ntask = 0\nsignal = SIGSTOP\n"
-	     "cont-after = 5x\n",
-	     {"--cont-after", "5x"},
-	     0},
-	    /* Every piece of a fault option. */
-	    {"[scenario]\n[fault]\nkind = kill-on-start\ntask = x\n", {"--kill-on-start", "x"}, 1},
-	    {"[scenario]\n[fault]\nkind = kill-on-start\ntask = 3\ndelay = 5\n",
-	     {"--kill-on-start", "3+5"},
-	     1},
-	    {"[scenario]\n[fault]\nkind = kill-at\nworker = w\nat = 1s\n",
-	     {"--kill-at", "w@1s"},
-	     1},
-	    {"[scenario]\n[fault]\nkind = kill-at\nat = 1x\n", {"--kill-at", "0@1x"}, 1},
-	    {"[scenario]\n[fault]\nkind = kill-every\ninterval = 0ms\ncount = 1\n",
-	     {"--kill-every", "0ms"},
-	     1},
-	    {"[scenario]\n[fault]\nkind = kill-every\ninterval = 1s\njitter = x\ncount = 1\n",
-	     {"--kill-every", "1s,jitter=x"},
-	     1},
-	    {"[scenario]\n[fault]\nkind = kill-every\ninterval = 1s\ncount = 0\n",
-	     {"--kill-every", "1s,count=0"},
-	     1},
-	    {"[scenario]\n[fault]\nkind = kill-all-at\nat = 5000000s\n",
-	     {"--kill-all-at", "5000000s"},
-	     1},
-	    {"[scenario]\n[fault]\nkind = pressure\nbytes = 0\nduration = 1s\nat = 1s\n",
-	     {"--pressure", "0@1s+1s"},
-	     1},
-	    {"[scenario]\n[fault]\nkind = pressure\nbytes = 64M\nduration = 0s\nat = 1s\n",
-	     {"--pressure", "64M@1s+0s"},
-	     1},
-	};
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < sizeof(value_cases) / sizeof(value_cases[0]); i++) {
 		struct chaos_scenario sc;
 		char ferr[512], cerr[512], want[600], *args[10];
 		const char *body, *opt = NULL, *out = NULL;
 		size_t n = 0, cl, fl;
 		int cmd;
 
-		for (; cases[i].args[n]; n++) {
-			args[n] = (char *)cases[i].args[n];
+		for (; value_cases[i].args[n]; n++) {
+			args[n] = (char *)value_cases[i].args[n];
 			if (n % 2 == 0)
 				opt = args[n];
 		}
 		args[n++] = "--";
 		args[n++] = "true";
 		args[n] = NULL;
-		assert_int_equal(load_text(cases[i].file, &sc, ferr, sizeof(ferr)), -EINVAL);
+		assert_int_equal(load_text(value_cases[i].file, &sc, ferr, sizeof(ferr)), -EINVAL);
 		assert_int_equal(parse(args, &sc, &cmd, &out, cerr, sizeof(cerr)), -EINVAL);
 		/* The file's message is "key: body". */
 		body = strstr(ferr, ": ");
@@ -414,7 +408,7 @@ static void test_parity_errors(void **state)
 		body += 2;
 		cl = strlen(cerr);
 		fl = strlen(ferr);
-		if (cases[i].piece) {
+		if (value_cases[i].piece) {
 			/* "--opt: bad value 'V' (expected FORM): key: body" */
 			snprintf(want, sizeof(want), "%s: bad value '%s' (expected ", opt,
 				 args[n - 3]);
