@@ -149,6 +149,13 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* A list option given more often than the matrix holds; always -EINVAL. */
+static int too_many(const char *what, int max)
+{
+	fprintf(stderr, "chaos matrix: too many %s (at most %d)\n", what, max);
+	return -EINVAL;
+}
+
 /* --suite a,b,c: the names point into a copy kept in suite_buf until the
  * matrix ends. */
 static int add_suites(struct mx_opts *o, const char *arg, char **suite_buf)
@@ -158,21 +165,15 @@ static int add_suites(struct mx_opts *o, const char *arg, char **suite_buf)
 
 	while (suite_buf[nb])
 		nb++;
-	if (nb == MX_MAX_SUITES) {
-		fprintf(stderr, "chaos matrix: too many --suite options (at most %d)\n",
-			MX_MAX_SUITES);
-		return -EINVAL;
-	}
+	if (nb == MX_MAX_SUITES)
+		return too_many("--suite options", MX_MAX_SUITES);
 	copy = strdup(arg);
 	if (!copy)
 		return -ENOMEM;
 	suite_buf[nb] = copy;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (o->nsuites == MX_MAX_SUITES) {
-			fprintf(stderr, "chaos matrix: too many suites (at most %d)\n",
-				MX_MAX_SUITES);
-			return -EINVAL;
-		}
+		if (o->nsuites == MX_MAX_SUITES)
+			return too_many("suites", MX_MAX_SUITES);
 		o->suites[o->nsuites++] = tok;
 	}
 	return 0;
@@ -219,11 +220,8 @@ static int apply_opt(struct mx_opts *o, int c, char *arg, char **suite_buf)
 	case 's':
 		return add_suites(o, arg, suite_buf);
 	case 't':
-		if (o->ntargets == MX_MAX_TARGETS) {
-			fprintf(stderr, "chaos matrix: too many targets (at most %d)\n",
-				MX_MAX_TARGETS);
-			return -EINVAL;
-		}
+		if (o->ntargets == MX_MAX_TARGETS)
+			return too_many("targets", MX_MAX_TARGETS);
 		o->targets[o->ntargets++] = arg;
 		return 0;
 	case 'j':
