@@ -24,12 +24,12 @@ endif
 FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
 
 # The sources each harness needs, and the libraries they link.
-FUZZ_SRC_scenario        := chaos/check/scenario.c scenarios/kit/chaos_task.c
+FUZZ_SRC_scenario        := chaos/check/scenario.c chaos/check/value.c scenarios/kit/chaos_task.c
 FUZZ_LIB_scenario        := -linih -lpthread
-FUZZ_SRC_outcome         := chaos/check/outcome.c chaos/check/lex.c
-FUZZ_SRC_outcome_checker := chaos/check/outcome.c chaos/check/lex.c chaos/engine/history.c chaos/check/checker.c chaos/check/scenario.c
+FUZZ_SRC_outcome         := chaos/check/outcome.c chaos/check/lex.c chaos/check/value.c
+FUZZ_SRC_outcome_checker := chaos/check/outcome.c chaos/check/lex.c chaos/check/value.c chaos/engine/history.c chaos/check/checker.c chaos/check/scenario.c
 FUZZ_LIB_outcome_checker := -ljansson -linih
-FUZZ_SRC_events          := chaos/engine/events.c chaos/check/lex.c
+FUZZ_SRC_events          := chaos/engine/events.c chaos/check/lex.c chaos/check/value.c
 FUZZ_SRC_wire            := pool/src/wire.c
 FUZZ_SRC_taskspec        := scenarios/kit/chaos_task.c
 FUZZ_LIB_taskspec        := -lpthread

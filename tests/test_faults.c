@@ -1,5 +1,6 @@
-/* Fault schedules, signal names, and the size/time/fault options of
- * `chaos run`: pure functions, checked without running anything. */
+/* Fault schedules: pure functions, checked without running anything. The
+ * value grammar (signals, sizes, times) is tested in tests/test_value.c,
+ * the options of `chaos run` in tests/test_cli.c. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -11,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include "cli/cliopts.h"
 #include "engine/faults.h"
 
 static struct chaos_fault every(uint32_t interval, uint32_t jitter, uint32_t count, uint64_t seed)
@@ -177,167 +177,6 @@ static void test_on_start_matches(void **state)
 	assert_int_equal(chaos_pick_index(10, 0), 0);
 }
 
-static void test_signals(void **state)
-{
-	int s;
-
-	(void)state;
-	assert_int_equal(chaos_parse_signal("KILL", &s), 0);
-	assert_int_equal(s, SIGKILL);
-	assert_int_equal(chaos_parse_signal("sigstop", &s), 0);
-	assert_int_equal(s, SIGSTOP);
-	assert_int_equal(chaos_parse_signal("15", &s), 0);
-	assert_int_equal(s, SIGTERM);
-	assert_int_equal(chaos_parse_signal("KILLL", &s), -EINVAL);
-	assert_int_equal(chaos_parse_signal("0", &s), -EINVAL);
-	assert_int_equal(chaos_parse_signal("", &s), -EINVAL);
-	assert_string_equal(chaos_signal_name(SIGKILL), "SIGKILL");
-	assert_string_equal(chaos_signal_name(SIGCONT), "SIGCONT");
-}
-
-static void test_sizes(void **state)
-{
-	uint64_t v;
-
-	(void)state;
-	assert_int_equal(chaos_parse_size("64M", &v), 0);
-	assert_true(v == 64ULL << 20);
-	assert_int_equal(chaos_parse_size("1G", &v), 0);
-	assert_true(v == 1ULL << 30);
-	assert_int_equal(chaos_parse_size("512k", &v), 0);
-	assert_true(v == 512ULL << 10);
-	assert_int_equal(chaos_parse_size("100MiB", &v), 0);
-	assert_true(v == 100ULL << 20);
-	assert_int_equal(chaos_parse_size("4096", &v), 0);
-	assert_true(v == 4096);
-	assert_int_equal(chaos_parse_size("", &v), -EINVAL);
-	assert_int_equal(chaos_parse_size("M", &v), -EINVAL);
-	assert_int_equal(chaos_parse_size("64X", &v), -EINVAL);
-	assert_int_equal(chaos_parse_size("-1M", &v), -EINVAL);
-	assert_int_equal(chaos_parse_size("64MM", &v), -EINVAL);
-	assert_int_equal(chaos_parse_size("99999999999999999999", &v), -EINVAL);
-	assert_int_equal(chaos_parse_size("99999999999G", &v), -EINVAL);
-}
-
-static void test_times(void **state)
-{
-	uint32_t v;
-
-	(void)state;
-	assert_int_equal(chaos_parse_time_ms("200ms", &v), 0);
-	assert_int_equal(v, 200);
-	assert_int_equal(chaos_parse_time_ms("30s", &v), 0);
-	assert_int_equal(v, 30000);
-	assert_int_equal(chaos_parse_time_ms("2m", &v), 0);
-	assert_int_equal(v, 120000);
-	assert_int_equal(chaos_parse_time_ms("30", &v), -EINVAL);
-	assert_int_equal(chaos_parse_time_ms("1.5s", &v), -EINVAL);
-	assert_int_equal(chaos_parse_time_ms("s", &v), -EINVAL);
-	assert_int_equal(chaos_parse_time_ms("5000000s", &v), -EINVAL);
-}
-
-static void test_cli_scenario(void **state)
-{
-	char *argv[] = {"--workers", "3", "--tasks", "6", "--mem-per-worker", "64M",
-			"--kill-on-start", "2+50ms", "--kill-at", "1@500ms",
-			"--kill-every", "200ms,jitter=50ms,count=4", "--seed", "7",
-			"--kill-all-at", "3s", "--stop-on-start", "4", "--cont-after", "100ms",
-			"--pressure", "256M@1s+5s", "--deadline", "10s", "-v", "--out", "/tmp/x",
-			"--", "python3", "pool.py", NULL};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
-	struct chaos_scenario sc;
-	const char *out = NULL;
-	char err[256];
-	int cmd = -1, verbose = 0;
-
-	(void)state;
-	assert_int_equal(chaos_cli_scenario(argc, argv, &sc, &cmd, &out, &verbose, err, sizeof(err)),
-			 0);
-	assert_string_equal(argv[cmd], "python3");
-	assert_string_equal(out, "/tmp/x");
-	assert_int_equal(verbose, 1);
-	assert_int_equal(sc.workers, 3);
-	assert_int_equal(sc.ntasks, 6);
-	assert_int_equal(sc.mem_mode, CHAOS_MEM_PER_WORKER);
-	assert_true(sc.mem_limit == 64ULL << 20);
-	assert_int_equal(sc.deadline_ms, 10000);
-	assert_true(sc.seed == 7);
-	assert_int_equal(sc.nfaults, 6);
-	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_ON_START);
-	assert_int_equal(sc.faults[0].task, 2);
-	assert_int_equal(sc.faults[0].delay_ms, 50);
-	assert_int_equal(sc.faults[1].kind, CHAOS_FAULT_AT_TIME);
-	assert_int_equal(sc.faults[1].worker, 1);
-	assert_int_equal(sc.faults[1].delay_ms, 500);
-	assert_int_equal(sc.faults[2].interval_ms, 200);
-	assert_int_equal(sc.faults[2].jitter_ms, 50);
-	assert_int_equal(sc.faults[2].count, 4);
-	assert_true(sc.faults[2].seed == 7);
-	assert_int_equal(sc.faults[3].kind, CHAOS_FAULT_ALL_AT);
-	assert_int_equal(sc.faults[4].signo, SIGSTOP);
-	assert_int_equal(sc.faults[4].cont_after_ms, 100);
-	assert_int_equal(sc.faults[5].kind, CHAOS_FAULT_PRESSURE);
-	assert_true(sc.faults[5].bytes == 256ULL << 20);
-	assert_int_equal(sc.faults[5].duration_ms, 5000);
-	chaos_scenario_free(&sc);
-}
-
-/* Each bad input is rejected with a message naming the option and value. */
-static void test_cli_errors(void **state)
-{
-	static const char *cases[][3] = {
-		{"--workers", "0", "--workers"},
-		{"--deadline", "30", "unit"},
-		{"--mem-per-worker", "lots", "64M"},
-		{"--kill-at", "0500ms", "WORKER@TIME"},
-		{"--kill-every", "200ms,jit=5ms", "jitter"},
-		{"--policy", "maybe", "skip, abort or retry"},
-		{"--pressure", "256M@1s", "BYTES@TIME+DURATION"},
-		{"--bogus", "1", "unknown option"},
-		{"--kill-on-start", "99", "does not exist"},
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[] = {(char *)cases[i][0], (char *)cases[i][1], "--", "true", NULL};
-		struct chaos_scenario sc;
-		const char *out = NULL;
-		char err[256] = "";
-		int cmd, verbose = 0;
-
-		assert_int_equal(
-			chaos_cli_scenario(4, argv, &sc, &cmd, &out, &verbose, err, sizeof(err)),
-			-EINVAL);
-		if (!strstr(err, cases[i][2]))
-			fail_msg("case %zu: '%s' does not mention '%s'", i, err, cases[i][2]);
-	}
-	{
-		char *argv[] = {"--mem-limit", "1G", "--mem-per-worker", "1G", "--", "x", NULL};
-		struct chaos_scenario sc;
-		const char *out = NULL;
-		char err[256] = "";
-		int cmd, verbose = 0;
-
-		assert_int_equal(
-			chaos_cli_scenario(6, argv, &sc, &cmd, &out, &verbose, err, sizeof(err)),
-			-EINVAL);
-		assert_non_null(strstr(err, "only one of"));
-	}
-	{
-		char *argv[] = {"--workers", "2", NULL};
-		struct chaos_scenario sc;
-		const char *out = NULL;
-		char err[256] = "";
-		int cmd, verbose = 0;
-
-		assert_int_equal(
-			chaos_cli_scenario(2, argv, &sc, &cmd, &out, &verbose, err, sizeof(err)),
-			-EINVAL);
-		assert_non_null(strstr(err, "no target command"));
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,11 +187,6 @@ int main(void)
 		cmocka_unit_test(test_every_scenario_seed_fallback),
 		cmocka_unit_test(test_plan_sorted_and_bounded),
 		cmocka_unit_test(test_on_start_matches),
-		cmocka_unit_test(test_signals),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_times),
-		cmocka_unit_test(test_cli_scenario),
-		cmocka_unit_test(test_cli_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,49 +2,26 @@
  * split on blanks, exact decimal numbers, and the bytes no line may hold. */
 #include "check/lex.h"
 
+#include "check/value.h"
+
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* Parse a decimal task id that fills the token exactly. */
+/* Decimal tokens use the value grammar's digit loop (check/value.c). */
 int chaos__lex_u32(const char *s, size_t n, uint32_t *v)
 {
-	uint64_t x = 0;
-	size_t i;
+	uint64_t x;
 
-	if (n == 0 || n > 10)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		x = x * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (x > UINT32_MAX)
+	if (chaos_value_u64n(s, n, &x) || x > UINT32_MAX)
 		return -EINVAL;
 	*v = (uint32_t)x;
 	return 0;
 }
 
-/* Parse a signed 64-bit decimal integer that fills the token exactly. */
 int chaos__lex_i64(const char *s, size_t n, int64_t *v)
 {
-	char tmp[24];
-	char *end = NULL;
-	long long x;
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -EINVAL;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (!(tmp[0] == '-' || (tmp[0] >= '0' && tmp[0] <= '9')))
-		return -EINVAL;
-	errno = 0;
-	x = strtoll(tmp, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*v = x;
-	return 0;
+	return chaos_value_i64n(s, n, v) ? -EINVAL : 0;
 }
 
 /* Split off the next space-separated token; returns its length. */

@@ -4,16 +4,21 @@
  * Parsing happens in two passes. The first pass lets libinih split the file
  * into (section, key, value) triples and records each with its line number
  * and the section instance it belongs to; the second pass interprets them in
- * a fixed order ([scenario] first, because task ids and worker indexes are
- * checked against it), so the order of sections in a file does not matter
- * and every error can still name the line it comes from.
+ * a fixed order ([scenario] first, because it sizes the task array), so the
+ * order of sections in a file does not matter and every error can still
+ * name the line it comes from. Every value goes through chaos/check/value.c
+ * and the settings table below, and the finished model through
+ * chaos_scenario_validate(), which `chaos run` options go through too.
  */
 #include "check/scenario.h"
+
+#include "check/value.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,15 +26,9 @@
 #include <string.h>
 
 /* Bounds that keep a scenario within what one machine can run. */
-#define SC_MAX_WORKERS 1024u
-#define SC_MAX_TASKS 100000u
 #define SC_MAX_FAULTS 256u
 #define SC_MAX_SECTIONS 4096u
 #define SC_MAX_ENTRIES 65536u
-#define SC_MAX_DEADLINE_MS (3600u * 1000u)
-#define SC_DEFAULT_DEADLINE_MS 30000u
-#define SC_DEFAULT_ABORT_WITHIN_MS 2000u
-#define SC_DEFAULT_RETRIES 3u
 
 enum sec_kind {
 	SEC_UNKNOWN = 0,
@@ -225,208 +224,119 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
-/* ---- value parsers ------------------------------------------------------ */
+/* ---- values --------------------------------------------------------------- */
 
-/* Digits only: no sign, no blanks, no hex, so "10 tasks" or "-1" are errors. */
-static int parse_u64_prefix(const char *s, uint64_t *v, const char **rest)
-{
-	uint64_t x = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	while (isdigit((unsigned char)*s)) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (x > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		x = x * 10 + d;
-		s++;
-	}
-	*v = x;
-	*rest = s;
-	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	const char *rest;
-	int r = parse_u64_prefix(s, v, &rest);
-
-	if (r == 0 && *rest)
-		r = -EINVAL;
-	return r;
-}
-
-static int parse_i64(const char *s, int64_t *v)
-{
-	uint64_t u;
-	int neg = 0;
-	int r;
-
-	if (*s == '-') {
-		neg = 1;
-		s++;
-	}
-	r = parse_u64(s, &u);
-	if (r)
-		return r;
-	if (neg) {
-		if (u > (uint64_t)INT64_MAX + 1)
-			return -ERANGE;
-		*v = u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
-	} else {
-		if (u > (uint64_t)INT64_MAX)
-			return -ERANGE;
-		*v = (int64_t)u;
-	}
-	return 0;
-}
-
-/* A time needs a unit (ms or s) so that "deadline = 20" cannot silently mean
- * 20 ms; only 0 may go without one. */
-static int parse_time_ms(const char *s, uint32_t *ms)
-{
-	uint64_t v, mul;
-	const char *rest;
-	int r = parse_u64_prefix(s, &v, &rest);
-
-	if (r)
-		return r;
-	if (!strcmp(rest, "ms"))
-		mul = 1;
-	else if (!strcmp(rest, "s"))
-		mul = 1000;
-	else if (!*rest && v == 0)
-		mul = 1;
-	else
-		return -EINVAL;
-	if (v > UINT32_MAX / mul)
-		return -ERANGE;
-	*ms = (uint32_t)(v * mul);
-	return 0;
-}
-
-/* Sizes in bytes with an optional binary suffix K, M or G. */
-static int parse_size(const char *s, uint64_t *bytes)
-{
-	uint64_t v, mul;
-	const char *rest;
-	int r = parse_u64_prefix(s, &v, &rest);
-
-	if (r)
-		return r;
-	if (!*rest)
-		mul = 1;
-	else if (!strcmp(rest, "K"))
-		mul = 1ull << 10;
-	else if (!strcmp(rest, "M"))
-		mul = 1ull << 20;
-	else if (!strcmp(rest, "G"))
-		mul = 1ull << 30;
-	else
-		return -EINVAL;
-	if (v > UINT64_MAX / mul)
-		return -ERANGE;
-	*bytes = v * mul;
-	return 0;
-}
-
-static int parse_bool(const char *s, int *b)
-{
-	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") || !strcmp(s, "1")) {
-		*b = 1;
-		return 0;
-	}
-	if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") || !strcmp(s, "0")) {
-		*b = 0;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static const struct {
-	const char *name;
-	int signo;
-} signals[] = {
-    {"SIGKILL", SIGKILL}, {"SIGSTOP", SIGSTOP}, {"SIGCONT", SIGCONT},
-    {"SIGTERM", SIGTERM}, {"SIGSEGV", SIGSEGV},
+/* Every numeric setting with its range, for the file and `chaos run` alike.
+ * A u32 field's range never exceeds UINT32_MAX. */
+static const struct chaos_setting settings[] = {
+    {"workers", CHAOS_SET_NUMBER, 1, 1024},
+    {"tasks", CHAOS_SET_NUMBER, 1, CHAOS_TASKS_MAX},
+    {"retries", CHAOS_SET_NUMBER, 0, 1000},
+    {"task-timeout", CHAOS_SET_TIME, 0, UINT32_MAX},
+    {"deadline", CHAOS_SET_TIME, 1, 3600u * 1000u},
+    {"seed", CHAOS_SET_NUMBER, 0, UINT64_MAX},
+    {"sleep", CHAOS_SET_TIME, 0, UINT32_MAX},
+    {"alloc", CHAOS_SET_SIZE, 0, UINT64_MAX},
+    {"code", CHAOS_SET_NUMBER, 0, 255},
+    {"times", CHAOS_SET_NUMBER, 0, 1000},
+    {"task", CHAOS_SET_NUMBER, 0, UINT32_MAX},
+    {"attempt", CHAOS_SET_NUMBER, 0, 1000},
+    {"delay", CHAOS_SET_TIME, 0, UINT32_MAX},
+    {"at", CHAOS_SET_TIME, 0, UINT32_MAX},
+    {"worker", CHAOS_SET_NUMBER, 0, UINT32_MAX},
+    {"interval", CHAOS_SET_TIME, 1, UINT32_MAX},
+    {"jitter", CHAOS_SET_TIME, 0, UINT32_MAX},
+    {"count", CHAOS_SET_NUMBER, 1, 100000},
+    {"cont-after", CHAOS_SET_TIME, 0, UINT32_MAX},
+    {"bytes", CHAOS_SET_SIZE, 1, UINT64_MAX},
+    {"duration", CHAOS_SET_TIME, 1, UINT32_MAX},
+    /* Below a few MiB the kernel kills the worker before it even runs the
+     * task, which tests nothing. */
+    {"limit", CHAOS_SET_SIZE, 4ull << 20, UINT64_MAX},
+    {"abort-within", CHAOS_SET_TIME, 1, UINT32_MAX},
 };
 
-static int parse_signal(const char *s, int *signo)
+const struct chaos_setting *chaos_setting_find(const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		if (!strcasecmp(s, signals[i].name) || !strcasecmp(s, signals[i].name + 3)) {
-			*signo = signals[i].signo;
-			return 0;
-		}
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		if (!strcmp(settings[i].key, key))
+			return &settings[i];
 	}
-	return -EINVAL;
+	return NULL;
 }
 
-/* Helpers that parse one entry and report a uniform message on failure. */
-static int get_u32(struct parse *p, const struct entry *e, uint32_t lo, uint32_t hi, uint32_t *out)
+int chaos_setting_parse(const char *key, const char *text, uint64_t *v, char *msg, size_t len)
 {
-	uint64_t v;
-	int r = parse_u64(e->value, &v);
+	const struct chaos_setting *st = chaos_setting_find(key);
+	uint32_t ms = 0;
+	int r;
 
-	if (r == -EINVAL)
-		return fail(p, e->line, "bad number '%s' for '%s' (expected a whole number)",
-			    e->value, e->name);
-	if (r || v < lo || v > hi)
-		return fail(p, e->line, "%s = %s is out of range (expected %u to %u)", e->name,
-			    e->value, lo, hi);
-	*out = (uint32_t)v;
+	if (!st)
+		return -EINVAL;
+	switch (st->kind) {
+	case CHAOS_SET_TIME:
+		r = chaos_value_time(text, (uint32_t)st->lo, (uint32_t)st->hi, &ms, msg, len);
+		if (!r)
+			*v = ms;
+		return r;
+	case CHAOS_SET_SIZE:
+		return chaos_value_size(text, st->lo, st->hi, v, msg, len);
+	case CHAOS_SET_NUMBER:
+		break;
+	}
+	return chaos_value_number(text, st->lo, st->hi, v, msg, len);
+}
+
+static const char *const policy_names[] = {"skip", "abort", "retry"};
+
+int chaos_policy_parse(struct chaos_scenario *sc, const char *text, char *msg, size_t len)
+{
+	int k = 0;
+	int r = chaos_value_word(text, policy_names, 3, "policy", &k, msg, len);
+
+	if (!r)
+		snprintf(sc->policy, sizeof(sc->policy), "%s", policy_names[k]);
+	return r;
+}
+
+int chaos_action_parse(const char *text, enum chaos_action *a, char *msg, size_t len)
+{
+	int k = 0;
+	int r = chaos_value_word(text, action_names, sizeof(action_names) / sizeof(action_names[0]),
+				 "action", &k, msg, len);
+
+	if (!r)
+		*a = (enum chaos_action)k;
+	return r;
+}
+
+/* A value's message, prefixed with its key: "file:line: key: why". */
+static int bad_value(struct parse *p, const struct entry *e, const char *msg)
+{
+	return fail(p, e->line, "%s: %s", e->name, msg);
+}
+
+/* The entry's value as the setting of its key. */
+static int get(struct parse *p, const struct entry *e, uint64_t *out)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+
+	if (chaos_setting_parse(e->name, e->value, out, msg, sizeof(msg)))
+		return bad_value(p, e, msg);
 	return 0;
 }
 
-static int get_u64(struct parse *p, const struct entry *e, uint64_t *out)
+/* The same for a 32-bit field: the table bounds its range to fit. */
+static int get32(struct parse *p, const struct entry *e, uint32_t *out)
 {
-	int r = parse_u64(e->value, out);
+	uint64_t v = 0;
+	int r = get(p, e, &v);
 
-	if (r == -EINVAL)
-		return fail(p, e->line, "bad number '%s' for '%s' (expected a whole number)",
-			    e->value, e->name);
-	if (r)
-		return fail(p, e->line, "%s = %s is too large", e->name, e->value);
-	return 0;
-}
-
-static int get_time(struct parse *p, const struct entry *e, uint32_t *out)
-{
-	int r = parse_time_ms(e->value, out);
-
-	if (r == -EINVAL)
-		return fail(
-		    p, e->line,
-		    "bad time '%s' for '%s' (expected a number with ms or s, e.g. 50ms or 2s)",
-		    e->value, e->name);
-	if (r)
-		return fail(p, e->line, "time '%s' for '%s' is too large", e->value, e->name);
-	return 0;
-}
-
-static int get_size(struct parse *p, const struct entry *e, uint64_t *out)
-{
-	int r = parse_size(e->value, out);
-
-	if (r == -EINVAL)
-		return fail(
-		    p, e->line,
-		    "bad size '%s' for '%s' (expected bytes or a number with K, M or G, e.g. 64M)",
-		    e->value, e->name);
-	if (r)
-		return fail(p, e->line, "size '%s' for '%s' is too large", e->value, e->name);
-	return 0;
-}
-
-static int get_bool(struct parse *p, const struct entry *e, int *out)
-{
-	if (parse_bool(e->value, out))
-		return fail(p, e->line, "bad value '%s' for '%s' (expected yes or no)", e->value,
-			    e->name);
-	return 0;
+	if (!r)
+		*out = (uint32_t)v;
+	return r;
 }
 
 /* Look a key up in a NULL-terminated list; "where" completes the message,
@@ -466,7 +376,8 @@ static int classify_sections(struct parse *p)
 		} else if (!strncmp(s->name, "task ", 5)) {
 			uint64_t id;
 
-			if (parse_u64(s->name + 5, &id) || id > UINT32_MAX)
+			if (chaos_value_u64n(s->name + 5, strlen(s->name + 5), &id) ||
+			    id > UINT32_MAX)
 				return fail(p, s->line,
 					    "bad task section [%s] (expected [task default] or "
 					    "[task N] with N a task id)",
@@ -575,25 +486,58 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-struct sc_state {
-	int retries_set;
-	int retries_line;
-	int policy_line;
-	int abort_within_set;
-	int abort_within_line;
-	int timeout_line;
-	int expect_line[8]; /* line of each expect key, by bit index */
-	int mem_line;
-};
-
 static const char *const scenario_keys[] = {"name",   "description", "workers",	     "tasks",
 					    "policy", "retries",     "task-timeout", "deadline",
 					    "seed",   NULL};
 
-static int load_scenario_section(struct parse *p, struct chaos_scenario *sc, struct sc_state *st)
+/* One key of [scenario]; given records the keys the validation asks for. */
+static int apply_scenario_key(struct parse *p, const struct entry *e, struct chaos_scenario *sc,
+			      struct chaos_given *given)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+
+	switch (match_key(p, e, "in [scenario]", scenario_keys)) {
+	case 0:
+		if (strlen(e->value) >= sizeof(sc->name) || !valid_name(e->value))
+			return fail(p, e->line,
+				    "bad name '%s' (expected 1 to %zu letters, digits, "
+				    "'-', '_' or '.')",
+				    e->value, sizeof(sc->name) - 1);
+		strcpy(sc->name, e->value);
+		return 0;
+	case 1:
+		if (strlen(e->value) >= sizeof(sc->description))
+			return fail(p, e->line, "description is longer than %zu characters",
+				    sizeof(sc->description) - 1);
+		strcpy(sc->description, e->value);
+		return 0;
+	case 2:
+		return get32(p, e, &sc->workers);
+	case 3:
+		return get32(p, e, &sc->ntasks);
+	case 4:
+		if (chaos_policy_parse(sc, e->value, msg, sizeof(msg)))
+			return bad_value(p, e, msg);
+		return 0;
+	case 5:
+		given->retries = 1;
+		return get32(p, e, &sc->retries);
+	case 6:
+		return get32(p, e, &sc->task_timeout_ms);
+	case 7:
+		return get32(p, e, &sc->deadline_ms);
+	case 8:
+		return get(p, e, &sc->seed);
+	default:
+		return -EINVAL;
+	}
+}
+
+static int load_scenario_section(struct parse *p, struct chaos_scenario *sc,
+				 struct chaos_given *given)
 {
 	size_t i, s;
-	int have = 0;
+	int have = 0, r;
 
 	for (s = 0; s < p->nsecs; s++) {
 		if (p->secs[s].kind == SEC_SCENARIO)
@@ -603,68 +547,9 @@ static int load_scenario_section(struct parse *p, struct chaos_scenario *sc, str
 		return fail(p, 1,
 			    "missing [scenario] section (expected at least workers and tasks)");
 	for (i = 0; i < p->nents; i++) {
-		const struct entry *e = &p->ents[i];
-		int k, r = 0;
-
-		if (p->secs[e->sec].kind != SEC_SCENARIO)
+		if (p->secs[p->ents[i].sec].kind != SEC_SCENARIO)
 			continue;
-		k = match_key(p, e, "in [scenario]", scenario_keys);
-		switch (k) {
-		case 0:
-			if (strlen(e->value) >= sizeof(sc->name) || !valid_name(e->value))
-				return fail(p, e->line,
-					    "bad name '%s' (expected 1 to %zu letters, digits, "
-					    "'-', '_' or '.')",
-					    e->value, sizeof(sc->name) - 1);
-			strcpy(sc->name, e->value);
-			break;
-		case 1:
-			if (strlen(e->value) >= sizeof(sc->description))
-				return fail(p, e->line, "description is longer than %zu characters",
-					    sizeof(sc->description) - 1);
-			strcpy(sc->description, e->value);
-			break;
-		case 2:
-			r = get_u32(p, e, 0, SC_MAX_WORKERS, &sc->workers);
-			if (!r && sc->workers == 0)
-				return fail(p, e->line, "workers = 0 (expected at least 1 worker)");
-			break;
-		case 3:
-			r = get_u32(p, e, 0, SC_MAX_TASKS, &sc->ntasks);
-			if (!r && sc->ntasks == 0)
-				return fail(p, e->line, "tasks = 0 (expected at least 1 task)");
-			break;
-		case 4:
-			if (strcmp(e->value, "skip") && strcmp(e->value, "abort") &&
-			    strcmp(e->value, "retry"))
-				return fail(p, e->line,
-					    "unknown policy '%s' (expected skip, abort or retry)",
-					    e->value);
-			strcpy(sc->policy, e->value);
-			st->policy_line = e->line;
-			break;
-		case 5:
-			r = get_u32(p, e, 0, 1000, &sc->retries);
-			st->retries_set = 1;
-			st->retries_line = e->line;
-			break;
-		case 6:
-			r = get_time(p, e, &sc->task_timeout_ms);
-			st->timeout_line = e->line;
-			break;
-		case 7:
-			r = get_time(p, e, &sc->deadline_ms);
-			if (!r && (sc->deadline_ms == 0 || sc->deadline_ms > SC_MAX_DEADLINE_MS))
-				return fail(p, e->line,
-					    "deadline = %s is out of range (expected 1ms to 3600s)",
-					    e->value);
-			break;
-		case 8:
-			r = get_u64(p, e, &sc->seed);
-			break;
-		default:
-			return -EINVAL;
-		}
+		r = apply_scenario_key(p, &p->ents[i], sc, given);
 		if (r)
 			return r;
 	}
@@ -680,43 +565,32 @@ static const char *const task_keys[] = {"sleep", "alloc",  "action", "code",
 static int apply_task_key(struct parse *p, const struct entry *e, const char *secname,
 			  struct chaos_task_spec *t, int *code_set)
 {
-	char where[80];
-	uint64_t u;
-	int64_t v;
-	int k;
-	size_t a;
+	char where[80], msg[CHAOS_VALUE_MSG_MAX];
+	uint32_t code = 0;
+	int k, r;
 
 	snprintf(where, sizeof(where), "in [%s]", secname);
 	k = match_key(p, e, where, task_keys);
 
 	switch (k) {
 	case 0:
-		return get_time(p, e, &t->sleep_ms);
+		return get32(p, e, &t->sleep_ms);
 	case 1:
-		return get_size(p, e, &t->alloc_bytes);
+		return get(p, e, &t->alloc_bytes);
 	case 2:
-		for (a = 0; a < sizeof(action_names) / sizeof(action_names[0]); a++) {
-			if (!strcmp(e->value, action_names[a])) {
-				t->action = (enum chaos_action)a;
-				return 0;
-			}
-		}
-		return fail(p, e->line,
-			    "unknown action '%s' (expected ok, exit, fail, hang, selfkill or segv)",
-			    e->value);
-	case 3:
-		if (parse_u64(e->value, &u) || u > 255)
-			return fail(p, e->line, "bad exit code '%s' (expected 0 to 255)", e->value);
-		t->exit_code = (int)u;
-		*code_set = 1;
+		if (chaos_action_parse(e->value, &t->action, msg, sizeof(msg)))
+			return bad_value(p, e, msg);
 		return 0;
+	case 3:
+		r = get32(p, e, &code);
+		t->exit_code = (int)code;
+		*code_set = 1;
+		return r;
 	case 4:
-		return get_u32(p, e, 0, 1000, &t->times);
+		return get32(p, e, &t->times);
 	case 5:
-		if (parse_i64(e->value, &v))
-			return fail(p, e->line,
-				    "bad result '%s' (expected a signed 64-bit integer)", e->value);
-		t->result = v;
+		if (chaos_value_signed(e->value, &t->result, msg, sizeof(msg)))
+			return bad_value(p, e, msg);
 		return 0;
 	default:
 		return -EINVAL;
@@ -808,126 +682,120 @@ static const struct {
 };
 #define N_FAULT_KINDS (sizeof(fault_kinds) / sizeof(fault_kinds[0]))
 
+static const char *const where_names[] = {"inside", "beside"};
+
+#define FAULT_FIELD(m) offsetof(struct chaos_fault, m), sizeof(((struct chaos_fault *)0)->m)
+
+/* The numeric keys of [fault] and the field each sets. */
+static const struct {
+	const char *key;
+	size_t off, size;
+} fault_fields[] = {
+    {"task", FAULT_FIELD(task)},	   {"attempt", FAULT_FIELD(attempt)},
+    {"delay", FAULT_FIELD(delay_ms)},	   {"at", FAULT_FIELD(delay_ms)},
+    {"worker", FAULT_FIELD(worker)},	   {"interval", FAULT_FIELD(interval_ms)},
+    {"jitter", FAULT_FIELD(jitter_ms)},	   {"count", FAULT_FIELD(count)},
+    {"seed", FAULT_FIELD(seed)},	   {"cont-after", FAULT_FIELD(cont_after_ms)},
+    {"bytes", FAULT_FIELD(bytes)},	   {"duration", FAULT_FIELD(duration_ms)},
+};
+
+/* One key of a [fault] section, already known to belong to its kind. */
+static int apply_fault_key(struct parse *p, const struct entry *e, struct chaos_fault *f)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+	uint64_t v = 0;
+	uint32_t v32;
+	size_t i;
+	int r = 0, k = 1;
+
+	if (!strcmp(e->name, "signal")) {
+		r = chaos_value_signal(e->value, &f->signo, msg, sizeof(msg));
+	} else if (!strcmp(e->name, "where")) {
+		r = chaos_value_word(e->value, where_names, 2, "place", &k, msg, sizeof(msg));
+		f->pressure_inside = k == 0;
+	}
+	if (r)
+		return bad_value(p, e, msg);
+	for (i = 0; i < sizeof(fault_fields) / sizeof(fault_fields[0]); i++) {
+		char *field = (char *)f + fault_fields[i].off;
+
+		if (strcmp(e->name, fault_fields[i].key))
+			continue;
+		r = get(p, e, &v);
+		/* The settings table bounds a 32-bit field's value to fit. */
+		v32 = (uint32_t)v;
+		if (!r)
+			memcpy(field, fault_fields[i].size == sizeof(v) ? (void *)&v : (void *)&v32,
+			       fault_fields[i].size);
+		return r;
+	}
+	return 0;
+}
+
+/* The entry of key in section sec, or NULL. */
+static const struct entry *find_entry(const struct parse *p, size_t sec, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < p->nents; i++) {
+		if (p->ents[i].sec == sec && !strcmp(p->ents[i].name, key))
+			return &p->ents[i];
+	}
+	return NULL;
+}
+
+/* The index into fault_kinds named by the section's 'kind', or -1. */
+static int fault_kind_of(struct parse *p, size_t sec, const struct entry **kind)
+{
+	size_t i;
+
+	*kind = find_entry(p, sec, "kind");
+	if (!*kind)
+		return fail(p, p->secs[sec].line,
+			    "[fault] without 'kind' (expected kind = kill-on-start, kill-at, "
+			    "kill-every, kill-all-at or pressure)");
+	for (i = 0; i < N_FAULT_KINDS; i++) {
+		if (!strcmp((*kind)->value, fault_kinds[i].name))
+			return (int)i;
+	}
+	return fail(p, (*kind)->line,
+		    "unknown fault kind '%s' (expected kill-on-start, kill-at, kill-every, "
+		    "kill-all-at, pressure)",
+		    (*kind)->value);
+}
+
 static int load_one_fault(struct parse *p, struct chaos_scenario *sc, size_t sec,
 			  struct chaos_fault *f)
 {
 	const struct entry *kind = NULL;
-	size_t i, k = N_FAULT_KINDS, n;
-	int cont_line = 0, r;
+	char where[64];
+	size_t i, n;
+	int k, r;
 
-	memset(f, 0, sizeof(*f));
+	k = fault_kind_of(p, sec, &kind);
+	if (k < 0)
+		return -EINVAL;
+	chaos_fault_init(f, fault_kinds[k].kind, sc->seed);
 	f->line = p->secs[sec].line;
-	f->signo = SIGKILL;
-	f->attempt = 1;
-	f->seed = sc->seed;
-	for (i = 0; i < p->nents; i++) {
-		if (p->ents[i].sec == sec && !strcmp(p->ents[i].name, "kind"))
-			kind = &p->ents[i];
-	}
-	if (!kind)
-		return fail(p, f->line,
-			    "[fault] without 'kind' (expected kind = kill-on-start, kill-at, "
-			    "kill-every, kill-all-at or pressure)");
-	for (i = 0; i < N_FAULT_KINDS; i++) {
-		if (!strcmp(kind->value, fault_kinds[i].name))
-			k = i;
-	}
-	if (k == N_FAULT_KINDS)
-		return fail(p, kind->line,
-			    "unknown fault kind '%s' (expected kill-on-start, kill-at, kill-every, "
-			    "kill-all-at, pressure)",
-			    kind->value);
-	f->kind = fault_kinds[k].kind;
 	for (n = 0; fault_kinds[k].needed[n]; n++) {
-		int found = 0;
-
-		for (i = 0; i < p->nents; i++) {
-			if (p->ents[i].sec == sec &&
-			    !strcmp(p->ents[i].name, fault_kinds[k].needed[n]))
-				found = 1;
-		}
-		if (!found)
+		if (!find_entry(p, sec, fault_kinds[k].needed[n]))
 			return fail(p, f->line, "fault %s needs '%s'", kind->value,
 				    fault_kinds[k].needed[n]);
 	}
+	snprintf(where, sizeof(where), "for fault kind %s", kind->value);
 	for (i = 0; i < p->nents; i++) {
 		const struct entry *e = &p->ents[i];
-		char where[64];
 
 		if (e->sec != sec)
 			continue;
-		snprintf(where, sizeof(where), "for fault kind %s", kind->value);
 		if (match_key(p, e, where, fault_kinds[k].keys) < 0)
 			return -EINVAL;
-		r = 0;
-		if (!strcmp(e->name, "kind")) {
-			continue;
-		} else if (!strcmp(e->name, "signal")) {
-			if (parse_signal(e->value, &f->signo))
-				return fail(p, e->line,
-					    "unknown signal '%s' (expected SIGKILL, SIGSTOP, "
-					    "SIGCONT, SIGTERM or SIGSEGV)",
-					    e->value);
-		} else if (!strcmp(e->name, "task")) {
-			r = get_u32(p, e, 0, UINT32_MAX, &f->task);
-			if (!r && f->task >= sc->ntasks)
-				return fail(
-				    p, e->line,
-				    "task id %u out of range (expected 0 to %u for tasks = %u)",
-				    f->task, sc->ntasks - 1, sc->ntasks);
-		} else if (!strcmp(e->name, "attempt")) {
-			r = get_u32(p, e, 0, 1000, &f->attempt);
-		} else if (!strcmp(e->name, "delay") || !strcmp(e->name, "at")) {
-			r = get_time(p, e, &f->delay_ms);
-		} else if (!strcmp(e->name, "worker")) {
-			r = get_u32(p, e, 0, UINT32_MAX, &f->worker);
-			if (!r && f->worker >= sc->workers)
-				return fail(p, e->line,
-					    "worker index %u out of range (expected 0 to %u for "
-					    "workers = %u)",
-					    f->worker, sc->workers - 1, sc->workers);
-		} else if (!strcmp(e->name, "interval")) {
-			r = get_time(p, e, &f->interval_ms);
-			if (!r && f->interval_ms == 0)
-				return fail(p, e->line, "interval = 0 (expected at least 1ms)");
-		} else if (!strcmp(e->name, "jitter")) {
-			r = get_time(p, e, &f->jitter_ms);
-		} else if (!strcmp(e->name, "count")) {
-			r = get_u32(p, e, 1, 100000, &f->count);
-		} else if (!strcmp(e->name, "seed")) {
-			r = get_u64(p, e, &f->seed);
-		} else if (!strcmp(e->name, "cont-after")) {
-			r = get_time(p, e, &f->cont_after_ms);
-			cont_line = e->line;
-		} else if (!strcmp(e->name, "bytes")) {
-			r = get_size(p, e, &f->bytes);
-			if (!r && f->bytes == 0)
-				return fail(
-				    p, e->line,
-				    "bytes = 0 (expected the memory stress-ng holds, e.g. 256M)");
-		} else if (!strcmp(e->name, "duration")) {
-			r = get_time(p, e, &f->duration_ms);
-			if (!r && f->duration_ms == 0)
-				return fail(p, e->line, "duration = 0 (expected e.g. 500ms)");
-		} else if (!strcmp(e->name, "where")) {
-			if (!strcmp(e->value, "inside"))
-				f->pressure_inside = 1;
-			else if (!strcmp(e->value, "beside"))
-				f->pressure_inside = 0;
-			else
-				return fail(p, e->line,
-					    "bad where '%s' (expected inside or beside)", e->value);
-		}
+		r = apply_fault_key(p, e, f);
 		if (r)
 			return r;
 	}
-	if (cont_line && f->signo != SIGSTOP)
-		return fail(p, cont_line, "cont-after only applies to signal = SIGSTOP");
 	if (f->kind == CHAOS_FAULT_PRESSURE)
 		f->signo = 0;
-	if (f->delay_ms >= sc->deadline_ms && f->kind != CHAOS_FAULT_ON_START)
-		return fail(p, f->line, "fault fires at %ums, not before the deadline %ums",
-			    f->delay_ms, sc->deadline_ms);
 	return 0;
 }
 
@@ -959,43 +827,31 @@ static int load_faults(struct parse *p, struct chaos_scenario *sc)
 }
 
 static const char *const memory_keys[] = {"mode", "limit", NULL};
+static const char *const mode_names[] = {"none", "per-worker", "whole-run"};
 
-static int load_memory(struct parse *p, struct chaos_scenario *sc, struct sc_state *st)
+static int load_memory(struct parse *p, struct chaos_scenario *sc)
 {
+	char msg[CHAOS_VALUE_MSG_MAX];
 	size_t i;
-	int mode_set = 0, limit_line = 0, r;
+	int mode_set = 0, limit_line = 0, mode = 0, r;
 
 	for (i = 0; i < p->nents; i++) {
 		const struct entry *e = &p->ents[i];
 
 		if (p->secs[e->sec].kind != SEC_MEMORY)
 			continue;
-		st->mem_line = p->secs[e->sec].line;
 		switch (match_key(p, e, "in [memory]", memory_keys)) {
 		case 0:
-			if (!strcmp(e->value, "none"))
-				sc->mem_mode = CHAOS_MEM_NONE;
-			else if (!strcmp(e->value, "per-worker"))
-				sc->mem_mode = CHAOS_MEM_PER_WORKER;
-			else if (!strcmp(e->value, "whole-run"))
-				sc->mem_mode = CHAOS_MEM_WHOLE_RUN;
-			else
-				return fail(p, e->line,
-					    "unknown memory mode '%s' (expected none, per-worker "
-					    "or whole-run)",
-					    e->value);
+			if (chaos_value_word(e->value, mode_names, 3, "memory mode", &mode, msg,
+					     sizeof(msg)))
+				return bad_value(p, e, msg);
+			sc->mem_mode = (enum chaos_mem_mode)mode;
 			mode_set = 1;
 			break;
 		case 1:
-			r = get_size(p, e, &sc->mem_limit);
+			r = get(p, e, &sc->mem_limit);
 			if (r)
 				return r;
-			/* Below a few MiB the kernel kills the worker before it
-			 * even runs the task, which tests nothing. */
-			if (sc->mem_limit < (4ull << 20))
-				return fail(p, e->line,
-					    "limit = %s is too small (expected at least 4M)",
-					    e->value);
 			limit_line = e->line;
 			break;
 		default:
@@ -1010,9 +866,9 @@ static int load_memory(struct parse *p, struct chaos_scenario *sc, struct sc_sta
 			    p, p->secs[i].line,
 			    "[memory] needs 'mode' (expected none, per-worker or whole-run)");
 		if (sc->mem_mode != CHAOS_MEM_NONE && !limit_line)
-			return fail(
-			    p, p->secs[i].line, "[memory] mode %s needs 'limit' (e.g. limit = 64M)",
-			    sc->mem_mode == CHAOS_MEM_PER_WORKER ? "per-worker" : "whole-run");
+			return fail(p, p->secs[i].line,
+				    "[memory] mode %s needs 'limit' (e.g. limit = 64M)",
+				    mode_names[sc->mem_mode]);
 		if (sc->mem_mode == CHAOS_MEM_NONE && limit_line)
 			return fail(
 			    p, limit_line,
@@ -1021,12 +877,14 @@ static int load_memory(struct parse *p, struct chaos_scenario *sc, struct sc_sta
 	return 0;
 }
 
+/* The key order matches the CHAOS_EXPECT_* bit order. */
 static const char *const expect_keys[] = {"hang-free",	  "skip",	  "abort",
 					  "retry",	  "killed-tasks", "oom",
 					  "no-leftovers", "abort-within", NULL};
 
-static int load_expect(struct parse *p, struct chaos_scenario *sc, struct sc_state *st)
+static int load_expect(struct parse *p, struct chaos_scenario *sc, struct chaos_given *given)
 {
+	char msg[CHAOS_VALUE_MSG_MAX];
 	size_t i;
 	int k, b = 0, r;
 
@@ -1039,85 +897,151 @@ static int load_expect(struct parse *p, struct chaos_scenario *sc, struct sc_sta
 		if (k < 0)
 			return -EINVAL;
 		if (k == 7) {
-			r = get_time(p, e, &sc->abort_within_ms);
+			r = get32(p, e, &sc->abort_within_ms);
 			if (r)
 				return r;
-			if (sc->abort_within_ms == 0)
-				return fail(p, e->line, "abort-within = 0 (expected e.g. 2000ms)");
-			st->abort_within_set = 1;
-			st->abort_within_line = e->line;
+			given->abort_within = 1;
 			continue;
 		}
-		r = get_bool(p, e, &b);
-		if (r)
-			return r;
-		/* The key order matches the CHAOS_EXPECT_* bit order. */
+		if (chaos_value_bool(e->value, &b, msg, sizeof(msg)))
+			return bad_value(p, e, msg);
 		if (b)
 			sc->expect |= 1u << k;
 		else
 			sc->expect &= ~(1u << k);
-		st->expect_line[k] = e->line;
 	}
 	return 0;
 }
 
-/* Settings that parse one by one but cannot hold together. */
-static int cross_check(struct parse *p, struct chaos_scenario *sc, const struct sc_state *st)
+/* The checks on one fault that need the rest of the scenario. */
+static int validate_fault(const struct chaos_scenario *sc, size_t i, struct chaos_problem *pb)
 {
-	static const struct {
-		unsigned bit;
-		int idx;
-		const char *policy;
-	} needs[] = {
-	    {CHAOS_EXPECT_SKIP, 1, "skip"},
-	    {CHAOS_EXPECT_ABORT, 2, "abort"},
-	    {CHAOS_EXPECT_RETRY, 3, "retry"},
-	};
-	size_t i;
+	const struct chaos_fault *f = &sc->faults[i];
+
+	pb->fault = i;
+	pb->key = NULL;
+	if (f->kind == CHAOS_FAULT_ON_START && f->task >= sc->ntasks) {
+		pb->key = "task";
+		snprintf(pb->msg, sizeof(pb->msg),
+			 "task id %u out of range (expected 0 to %u for tasks = %u)", f->task,
+			 sc->ntasks - 1, sc->ntasks);
+	} else if (f->kind == CHAOS_FAULT_AT_TIME && f->worker >= sc->workers) {
+		pb->key = "worker";
+		snprintf(pb->msg, sizeof(pb->msg),
+			 "worker index %u out of range (expected 0 to %u for workers = %u)",
+			 f->worker, sc->workers - 1, sc->workers);
+	} else if (f->cont_after_ms && f->signo != SIGSTOP) {
+		pb->key = "cont-after";
+		snprintf(pb->msg, sizeof(pb->msg), "cont-after only applies to signal = SIGSTOP");
+	} else if (f->delay_ms >= sc->deadline_ms && f->kind != CHAOS_FAULT_ON_START) {
+		snprintf(pb->msg, sizeof(pb->msg),
+			 "fault fires at %ums, not before the deadline %ums", f->delay_ms,
+			 sc->deadline_ms);
+	} else {
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Blame key with a message; always -EINVAL. */
+static int problem(struct chaos_problem *pb, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int problem(struct chaos_problem *pb, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	pb->key = key;
+	pb->fault = SIZE_MAX;
+	va_start(ap, fmt);
+	vsnprintf(pb->msg, sizeof(pb->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* expect oom = yes needs a limit that some task or an inside pressure reaches. */
+static int validate_oom(const struct chaos_scenario *sc, struct chaos_problem *pb)
+{
 	uint32_t id;
+	size_t i;
 
-	for (i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
-		if ((sc->expect & needs[i].bit) && strcmp(sc->policy, needs[i].policy))
-			return fail(
-			    p, st->expect_line[needs[i].idx],
+	if (sc->mem_mode == CHAOS_MEM_NONE)
+		return problem(pb, "oom",
+			       "expect oom = yes without a memory limit (expected a [memory] "
+			       "section)");
+	for (id = 0; id < sc->ntasks; id++) {
+		if (sc->tasks[id].alloc_bytes >= sc->mem_limit)
+			return 0;
+	}
+	for (i = 0; i < sc->nfaults; i++) {
+		if (sc->faults[i].kind == CHAOS_FAULT_PRESSURE && sc->faults[i].pressure_inside)
+			return 0;
+	}
+	return problem(pb, "oom",
+		       "expect oom = yes but no task allocates the memory limit or more "
+		       "(expected alloc >= limit on some task)");
+}
+
+int chaos_scenario_validate(const struct chaos_scenario *sc, const struct chaos_given *given,
+			    struct chaos_problem *pb)
+{
+	/* Each of these expectations belongs to its policy (expect_keys order). */
+	static const unsigned needs[] = {CHAOS_EXPECT_SKIP, CHAOS_EXPECT_ABORT, CHAOS_EXPECT_RETRY};
+	int retry = !strcmp(sc->policy, "retry");
+	size_t i;
+
+	for (i = 0; i < sc->nfaults; i++) {
+		if (validate_fault(sc, i, pb))
+			return -EINVAL;
+	}
+	for (i = 0; i < 3; i++) {
+		if ((sc->expect & needs[i]) && strcmp(sc->policy, policy_names[i]))
+			return problem(
+			    pb, expect_keys[i + 1],
 			    "expect %s = yes contradicts policy = %s (expected policy = %s)",
-			    needs[i].policy, sc->policy, needs[i].policy);
+			    policy_names[i], sc->policy, policy_names[i]);
 	}
-	if (st->retries_set && strcmp(sc->policy, "retry"))
-		return fail(p, st->retries_line,
-			    "retries only applies to policy = retry (policy is %s)", sc->policy);
-	if (!strcmp(sc->policy, "retry") && sc->retries == 0)
-		return fail(p, st->retries_line ? st->retries_line : st->policy_line,
-			    "policy = retry with retries = 0 (expected retries of at least 1)");
-	if (st->abort_within_set && !(sc->expect & CHAOS_EXPECT_ABORT))
-		return fail(p, st->abort_within_line, "abort-within given without abort = yes");
+	if (given->retries && !retry)
+		return problem(pb, "retries",
+			       "retries only applies to policy = retry (policy is %s)", sc->policy);
+	if (retry && sc->retries == 0)
+		return problem(pb, given->retries ? "retries" : "policy",
+			       "policy = retry with retries = 0 (expected retries of at least 1)");
+	if (given->abort_within && !(sc->expect & CHAOS_EXPECT_ABORT))
+		return problem(pb, "abort-within", "abort-within given without abort = yes");
 	if (sc->task_timeout_ms && sc->task_timeout_ms >= sc->deadline_ms)
-		return fail(p, st->timeout_line,
-			    "task-timeout %ums is not shorter than the deadline %ums (a hang could "
-			    "never end by the timeout)",
-			    sc->task_timeout_ms, sc->deadline_ms);
-	if (sc->expect & CHAOS_EXPECT_OOM) {
-		int meant = 0;
-
-		if (sc->mem_mode == CHAOS_MEM_NONE)
-			return fail(p, st->expect_line[5],
-				    "expect oom = yes without a memory limit (expected a [memory] "
-				    "section)");
-		for (id = 0; id < sc->ntasks; id++) {
-			if (sc->tasks[id].alloc_bytes >= sc->mem_limit)
-				meant = 1;
-		}
-		for (i = 0; i < sc->nfaults; i++) {
-			if (sc->faults[i].kind == CHAOS_FAULT_PRESSURE &&
-			    sc->faults[i].pressure_inside)
-				meant = 1;
-		}
-		if (!meant)
-			return fail(p, st->expect_line[5],
-				    "expect oom = yes but no task allocates the memory limit or "
-				    "more (expected alloc >= limit on some task)");
-	}
+		return problem(pb, "task-timeout",
+			       "task-timeout %ums is not shorter than the deadline %ums (a hang "
+			       "could never end by the timeout)",
+			       sc->task_timeout_ms, sc->deadline_ms);
+	if (sc->expect & CHAOS_EXPECT_OOM)
+		return validate_oom(sc, pb);
 	return 0;
+}
+
+/* Report a validation problem at the line of the key it blames: in the
+ * fault's own section, else in [scenario] or [expect]; the section's line
+ * when the key was not written. */
+static int file_problem(struct parse *p, const struct chaos_problem *pb)
+{
+	size_t i, nth = 0, sec = SIZE_MAX;
+	const struct entry *e = NULL;
+
+	for (i = 0; i < p->nsecs; i++) {
+		if (pb->fault != SIZE_MAX ? p->secs[i].kind == SEC_FAULT && nth++ == pb->fault
+					  : p->secs[i].kind == SEC_SCENARIO)
+			sec = i;
+	}
+	for (i = 0; pb->key && i < p->nents && !e; i++) {
+		const struct entry *c = &p->ents[i];
+		enum sec_kind k = p->secs[c->sec].kind;
+
+		if (strcmp(c->name, pb->key))
+			continue;
+		if (pb->fault != SIZE_MAX ? c->sec == sec : k == SEC_SCENARIO || k == SEC_EXPECT)
+			e = c;
+	}
+	return fail(p, e ? e->line : sec != SIZE_MAX ? p->secs[sec].line : 1, "%s", pb->msg);
 }
 
 /* ---- public API --------------------------------------------------------- */
@@ -1128,7 +1052,7 @@ static int scenario_defaults(struct chaos_scenario *sc, uint32_t ntasks)
 	uint32_t id;
 
 	memset(sc, 0, sizeof(*sc));
-	if (ntasks == 0 || ntasks > SC_MAX_TASKS)
+	if (ntasks == 0 || ntasks > CHAOS_TASKS_MAX)
 		return -EINVAL;
 	sc->tasks = calloc(ntasks, sizeof(*sc->tasks));
 	if (!sc->tasks)
@@ -1138,13 +1062,22 @@ static int scenario_defaults(struct chaos_scenario *sc, uint32_t ntasks)
 		sc->tasks[id].result = (int64_t)id * (int64_t)id;
 	}
 	sc->ntasks = ntasks;
-	sc->workers = 2;
+	sc->workers = CHAOS_DEFAULT_WORKERS;
 	strcpy(sc->policy, "skip");
-	sc->retries = SC_DEFAULT_RETRIES;
-	sc->deadline_ms = SC_DEFAULT_DEADLINE_MS;
-	sc->abort_within_ms = SC_DEFAULT_ABORT_WITHIN_MS;
+	sc->retries = CHAOS_DEFAULT_RETRIES;
+	sc->deadline_ms = CHAOS_DEFAULT_DEADLINE_MS;
+	sc->abort_within_ms = CHAOS_DEFAULT_ABORT_WITHIN_MS;
 	sc->expect = CHAOS_EXPECT_HANG_FREE | CHAOS_EXPECT_NO_LEFTOVERS;
 	return 0;
+}
+
+void chaos_fault_init(struct chaos_fault *f, enum chaos_fault_kind kind, uint64_t seed)
+{
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->signo = SIGKILL;
+	f->attempt = 1;
+	f->seed = seed;
 }
 
 int chaos_scenario_init(struct chaos_scenario *sc, uint32_t ntasks)
@@ -1170,13 +1103,14 @@ static void base_name(const char *path, char *out, size_t outlen)
 int chaos_scenario_load(struct chaos_scenario *sc, const char *path, char *err, size_t errlen)
 {
 	struct parse p = {.path = path, .err = err, .errlen = errlen};
-	struct sc_state st;
+	struct chaos_given given;
+	struct chaos_problem pb;
 	char name[CHAOS_NAME_MAX];
 	int r, syntax;
 	size_t i;
 
 	memset(sc, 0, sizeof(*sc));
-	memset(&st, 0, sizeof(st));
+	memset(&given, 0, sizeof(given));
 	if (err && errlen)
 		err[0] = '\0';
 	p.f = fopen(path, "re");
@@ -1224,9 +1158,9 @@ int chaos_scenario_load(struct chaos_scenario *sc, const char *path, char *err, 
 
 	/* The defaults hold 10 tasks; the array is sized again once [scenario]
 	 * has said how many there are, and load_tasks() fills every entry. */
-	r = scenario_defaults(sc, 10);
+	r = scenario_defaults(sc, CHAOS_DEFAULT_TASKS);
 	if (!r)
-		r = load_scenario_section(&p, sc, &st);
+		r = load_scenario_section(&p, sc, &given);
 	if (r)
 		goto out;
 	free(sc->tasks);
@@ -1244,11 +1178,11 @@ int chaos_scenario_load(struct chaos_scenario *sc, const char *path, char *err, 
 	if (!r)
 		r = load_faults(&p, sc);
 	if (!r)
-		r = load_memory(&p, sc, &st);
+		r = load_memory(&p, sc);
 	if (!r)
-		r = load_expect(&p, sc, &st);
-	if (!r)
-		r = cross_check(&p, sc, &st);
+		r = load_expect(&p, sc, &given);
+	if (!r && chaos_scenario_validate(sc, &given, &pb))
+		r = file_problem(&p, &pb);
 out:
 	if (p.f)
 		fclose(p.f);

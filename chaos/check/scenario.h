@@ -94,6 +94,74 @@ struct chaos_scenario {
 	uint32_t abort_within_ms; /* bound for the abort expectation */
 };
 
+/* Defaults of the model, for scenario files and `chaos run` alike. */
+#define CHAOS_DEFAULT_WORKERS 2u
+#define CHAOS_DEFAULT_TASKS 10u
+#define CHAOS_DEFAULT_RETRIES 3u
+#define CHAOS_DEFAULT_DEADLINE_MS 30000u
+#define CHAOS_DEFAULT_ABORT_WITHIN_MS 2000u
+#define CHAOS_TASKS_MAX 100000u
+
+enum chaos_setting_kind {
+	CHAOS_SET_NUMBER, /* unsigned decimal */
+	CHAOS_SET_TIME,	  /* milliseconds, with a unit */
+	CHAOS_SET_SIZE,	  /* bytes, K/M/G */
+};
+
+/* A numeric setting and its range. chaos/check/scenario.c holds the one
+ * table of them (workers 1 to 1024, tasks 1 to 100000, deadline 1ms to
+ * 3600s, limit at least 4M, ...); the file parser and `chaos run` both parse
+ * through it, so both refuse a value with the same range and words. */
+struct chaos_setting {
+	const char *key; /* the scenario file's key: "workers", "limit", ... */
+	enum chaos_setting_kind kind;
+	uint64_t lo, hi;
+};
+
+/* The setting of that key, or NULL. */
+const struct chaos_setting *chaos_setting_find(const char *key);
+
+/* Parse text as the value of setting key (which must exist). Returns 0,
+ * -EINVAL or -ERANGE with the reason in msg, e.g. "200000 is out of range
+ * (1 to 100000)", without a prefix. */
+int chaos_setting_parse(const char *key, const char *text, uint64_t *v, char *msg, size_t len);
+
+/* "skip", "abort" or "retry" into sc->policy. 0 or -EINVAL with msg. */
+int chaos_policy_parse(struct chaos_scenario *sc, const char *text, char *msg, size_t len);
+
+/* An action name ("ok", "exit", ...). 0 or -EINVAL with msg. */
+int chaos_action_parse(const char *text, enum chaos_action *a, char *msg, size_t len);
+
+/* A fault of the kind with the defaults every path applies (SIGKILL, first
+ * attempt, the scenario's seed). */
+void chaos_fault_init(struct chaos_fault *f, enum chaos_fault_kind kind, uint64_t seed);
+
+/* Which settings were given rather than left at their defaults: some
+ * cross-checks only apply to given ones. */
+struct chaos_given {
+	int retries;
+	int abort_within;
+};
+
+/* What chaos_scenario_validate() refused: the key to blame (NULL: the
+ * fault or scenario as a whole), the fault it is in (SIZE_MAX: none) and
+ * why, without a prefix. */
+struct chaos_problem {
+	const char *key;
+	size_t fault;
+	char msg[256];
+};
+
+/* The checks of a finished model that no single value can make: task ids
+ * and worker indexes against tasks and workers, faults before the
+ * deadline, cont-after only with SIGSTOP, expectations against the policy,
+ * retries only with (and at least 1 for) policy retry, abort-within only
+ * with abort, task-timeout below the deadline, oom = yes with a limit some
+ * task reaches. Both the file parser and `chaos run` call it. 0, or -EINVAL
+ * with *pb filled in. */
+int chaos_scenario_validate(const struct chaos_scenario *sc, const struct chaos_given *given,
+			    struct chaos_problem *pb);
+
 /* Fill in the defaults (no faults, 2 workers, 10 tasks, skip, deadline 30 s,
  * expect hang-free and no leftovers). Allocates the task array. */
 int chaos_scenario_init(struct chaos_scenario *sc, uint32_t ntasks);

@@ -1,189 +1,178 @@
-/* Parsing of `chaos run [options] -- CMD`: every bad value is reported with
- * the option, the value and what was expected. */
+/* Parsing of `chaos run [options] -- CMD` into the scenario model a file
+ * would give. One table holds the options; every value goes through the
+ * scenario's settings (chaos/check/scenario.c) and the value grammar
+ * (chaos/check/value.c), and the finished model through the same
+ * validation as a file, so a value is refused here exactly as in a file,
+ * with the option the user typed in front of the message. */
 #include "cli/cliopts.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "engine/faults.h"
+#include "check/value.h"
 
-/* Leading decimal digits of s as an unsigned 64-bit value; *end gets the
- * first byte after them. */
-static int leading_u64(const char *s, uint64_t *v, const char **end)
+/* The state of one parse: the model being built and what only the command
+ * line has (the option behind each fault, --signal, --cont-after). */
+struct cli {
+	struct chaos_scenario *sc;
+	struct chaos_given given;
+	const char **fault_opt; /* the option that added each fault */
+	int signo;
+	uint32_t cont_after_ms;
+	const char *mem_opt; /* --mem-per-worker or --mem-limit, once given */
+	const char **out;
+	int *verbose;
+	char why[CHAOS_VALUE_MSG_MAX + 32]; /* a composite value's bad piece */
+	char *err;
+	size_t errlen;
+};
+
+struct cli_opt;
+typedef int (*cli_apply)(struct cli *c, const struct cli_opt *o, const char *v);
+
+struct cli_opt {
+	const char *name;
+	cli_apply apply;
+	const char *key;  /* the scenario key the value sets */
+	size_t off, size; /* opt_setting: the field of struct chaos_scenario */
+	int arg;	  /* opt_mem: the mode; opt_fault: the kind */
+	const char *form; /* opt_fault: the value's form, with an example */
+};
+
+/* Print the message for option o; always -EINVAL. */
+static int opt_error(struct cli *c, const char *opt, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int opt_error(struct cli *c, const char *opt, const char *fmt, ...)
 {
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(c->err, c->errlen, "%s: %s", opt, msg);
+	return -EINVAL;
+}
+
+/* A scalar option: the setting of the same name, into its field. */
+static int opt_setting(struct cli *c, const struct cli_opt *o, const char *v)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+	char *field = (char *)c->sc + o->off;
 	uint64_t x = 0;
-	const char *p = s;
 
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	while (*p >= '0' && *p <= '9') {
-		uint64_t d = (uint64_t)(*p - '0');
+	if (chaos_setting_parse(o->key, v, &x, msg, sizeof(msg)))
+		return opt_error(c, o->name, "%s", msg);
+	if (o->size == sizeof(uint64_t)) {
+		memcpy(field, &x, sizeof(x));
+	} else {
+		uint32_t y = (uint32_t)x; /* the settings table bounds it */
 
-		if (x > (UINT64_MAX - d) / 10)
-			return -EINVAL;
-		x = x * 10 + d;
-		p++;
+		memcpy(field, &y, sizeof(y));
 	}
-	*v = x;
-	*end = p;
+	if (!strcmp(o->key, "retries"))
+		c->given.retries = 1;
 	return 0;
 }
 
-int chaos_parse_size(const char *s, uint64_t *bytes)
+static int opt_policy(struct cli *c, const struct cli_opt *o, const char *v)
 {
-	const char *end;
-	uint64_t v, mul = 1;
+	char msg[CHAOS_VALUE_MSG_MAX];
 
-	if (!s || leading_u64(s, &v, &end))
+	if (chaos_policy_parse(c->sc, v, msg, sizeof(msg)))
+		return opt_error(c, o->name, "%s", msg);
+	return 0;
+}
+
+static int opt_signal(struct cli *c, const struct cli_opt *o, const char *v)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+
+	if (chaos_value_signal(v, &c->signo, msg, sizeof(msg)))
+		return opt_error(c, o->name, "%s", msg);
+	return 0;
+}
+
+static int opt_cont_after(struct cli *c, const struct cli_opt *o, const char *v)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+	uint64_t x = 0;
+
+	if (chaos_setting_parse(o->key, v, &x, msg, sizeof(msg)))
+		return opt_error(c, o->name, "%s", msg);
+	c->cont_after_ms = (uint32_t)x;
+	return 0;
+}
+
+static int opt_out(struct cli *c, const struct cli_opt *o, const char *v)
+{
+	(void)o;
+	*c->out = v;
+	return 0;
+}
+
+/* --mem-per-worker and --mem-limit: the file's [memory] mode and limit. */
+static int opt_mem(struct cli *c, const struct cli_opt *o, const char *v)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+
+	if (c->mem_opt && strcmp(c->mem_opt, o->name))
+		return opt_error(c, o->name, "only one of --mem-per-worker and --mem-limit");
+	if (chaos_setting_parse(o->key, v, &c->sc->mem_limit, msg, sizeof(msg)))
+		return opt_error(c, o->name, "%s", msg);
+	c->sc->mem_mode = (enum chaos_mem_mode)o->arg;
+	c->mem_opt = o->name;
+	return 0;
+}
+
+/* One piece of a fault's value, parsed as the file's key of that name;
+ * the reason is kept for the option's message. */
+static int piece(struct cli *c, const char *key, const char *text, uint32_t *v)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+	uint64_t x = 0;
+
+	if (!text || chaos_setting_parse(key, text, &x, msg, sizeof(msg))) {
+		if (text)
+			snprintf(c->why, sizeof(c->why), ": %s: %s", key, msg);
 		return -EINVAL;
-	if (*end) {
-		switch (*end) {
-		case 'k':
-		case 'K':
-			mul = 1ULL << 10;
-			break;
-		case 'm':
-		case 'M':
-			mul = 1ULL << 20;
-			break;
-		case 'g':
-		case 'G':
-			mul = 1ULL << 30;
-			break;
-		default:
-			return -EINVAL;
-		}
-		end++;
-		/* Accept the common spellings 64M, 64MB and 64MiB. */
-		if (*end == 'i' && end[1] == 'B')
-			end += 2;
-		else if (*end == 'B' || *end == 'b')
-			end++;
-		if (*end)
-			return -EINVAL;
 	}
-	if (v > UINT64_MAX / mul)
-		return -EINVAL;
-	*bytes = v * mul;
-	return 0;
-}
-
-int chaos_parse_time_ms(const char *s, uint32_t *ms)
-{
-	const char *end;
-	uint64_t v, mul;
-
-	if (!s || leading_u64(s, &v, &end))
-		return -EINVAL;
-	if (strcmp(end, "ms") == 0)
-		mul = 1;
-	else if (strcmp(end, "s") == 0)
-		mul = 1000;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-		mul = 60000;
-	else
-		return -EINVAL;
-	if (v > UINT32_MAX / mul)
-		return -EINVAL;
-	*ms = (uint32_t)(v * mul);
-	return 0;
-}
-
-static int parse_u32_arg(const char *s, uint32_t *v)
-{
-	const char *end;
-	uint64_t x;
-
-	if (!s || leading_u64(s, &x, &end) || *end || x > UINT32_MAX)
-		return -EINVAL;
 	*v = (uint32_t)x;
-	return 0;
-}
-
-static struct chaos_fault *add_fault(struct chaos_scenario *sc, enum chaos_fault_kind kind)
-{
-	struct chaos_fault *nf = realloc(sc->faults, (sc->nfaults + 1) * sizeof(*nf));
-
-	if (!nf)
-		return NULL;
-	sc->faults = nf;
-	nf = &sc->faults[sc->nfaults++];
-	memset(nf, 0, sizeof(*nf));
-	nf->kind = kind;
-	nf->signo = SIGKILL;
-	nf->attempt = 1;
-	return nf;
-}
-
-/* Copy the option value v into buf (len bytes) to be cut up there;
- * -EINVAL when it does not fit. */
-static int copy_arg(const char *v, char *buf, size_t len)
-{
-	if (strlen(v) >= len)
-		return -EINVAL;
-	strcpy(buf, v);
 	return 0;
 }
 
 /* Cut s at its first sep: the part after it, or NULL when there is none. */
 static char *cut_at(char *s, int sep)
 {
-	char *p = strchr(s, sep);
+	char *p = s ? strchr(s, sep) : NULL;
 
 	if (p)
 		*p++ = '\0';
 	return p;
 }
 
-/* "TASK[+DELAY]" */
-static int parse_on_start(const char *v, struct chaos_fault *f)
-{
-	char buf[64];
-	char *plus;
-
-	if (copy_arg(v, buf, sizeof(buf)))
-		return -EINVAL;
-	plus = cut_at(buf, '+');
-	if (parse_u32_arg(buf, &f->task))
-		return -EINVAL;
-	return plus ? chaos_parse_time_ms(plus, &f->delay_ms) : 0;
-}
-
-/* "WORKER@TIME" */
-static int parse_at(const char *v, struct chaos_fault *f)
-{
-	char buf[64];
-	char *at;
-
-	if (copy_arg(v, buf, sizeof(buf)) || !(at = cut_at(buf, '@')) ||
-	    parse_u32_arg(buf, &f->worker))
-		return -EINVAL;
-	return chaos_parse_time_ms(at, &f->delay_ms);
-}
-
 /* "INTERVAL[,jitter=T][,count=N]" */
-static int parse_every(const char *v, struct chaos_fault *f)
+static int parse_every(struct cli *c, char *buf, struct chaos_fault *f)
 {
-	char buf[128];
 	char *tok, *save = NULL;
 	int first = 1;
 
-	if (copy_arg(v, buf, sizeof(buf)))
-		return -EINVAL;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (first) {
-			if (chaos_parse_time_ms(tok, &f->interval_ms) || f->interval_ms == 0)
+			if (piece(c, "interval", tok, &f->interval_ms))
 				return -EINVAL;
 			first = 0;
 		} else if (strncmp(tok, "jitter=", 7) == 0) {
-			if (chaos_parse_time_ms(tok + 7, &f->jitter_ms))
+			if (piece(c, "jitter", tok + 7, &f->jitter_ms))
 				return -EINVAL;
 		} else if (strncmp(tok, "count=", 6) == 0) {
-			if (parse_u32_arg(tok + 6, &f->count))
+			if (piece(c, "count", tok + 6, &f->count))
 				return -EINVAL;
 		} else {
 			return -EINVAL;
@@ -193,196 +182,225 @@ static int parse_every(const char *v, struct chaos_fault *f)
 }
 
 /* "BYTES@TIME+DURATION" */
-static int parse_pressure(const char *v, struct chaos_fault *f)
+static int parse_pressure(struct cli *c, char *buf, struct chaos_fault *f)
 {
-	char buf[96];
-	char *at, *plus;
+	char msg[CHAOS_VALUE_MSG_MAX];
+	char *at = cut_at(buf, '@'), *plus = cut_at(at, '+');
 
-	if (copy_arg(v, buf, sizeof(buf)) || !(at = cut_at(buf, '@')) || !(plus = cut_at(at, '+')))
+	if (!at || !plus)
 		return -EINVAL;
-	if (chaos_parse_size(buf, &f->bytes) || f->bytes == 0)
+	if (chaos_setting_parse("bytes", buf, &f->bytes, msg, sizeof(msg))) {
+		snprintf(c->why, sizeof(c->why), ": bytes: %s", msg);
 		return -EINVAL;
-	if (chaos_parse_time_ms(at, &f->delay_ms) || chaos_parse_time_ms(plus, &f->duration_ms))
-		return -EINVAL;
-	return f->duration_ms ? 0 : -EINVAL;
+	}
+	f->pressure_inside = 1;
+	return piece(c, "at", at, &f->delay_ms) || piece(c, "duration", plus, &f->duration_ms)
+		   ? -EINVAL
+		   : 0;
+}
+
+/* The pieces of a fault option's value, by the fault's kind. */
+static int parse_fault(struct cli *c, char *buf, struct chaos_fault *f)
+{
+	char *rest;
+
+	switch (f->kind) {
+	case CHAOS_FAULT_ON_START: /* "TASK[+DELAY]" */
+		rest = cut_at(buf, '+');
+		if (piece(c, "task", buf, &f->task))
+			return -EINVAL;
+		return rest ? piece(c, "delay", rest, &f->delay_ms) : 0;
+	case CHAOS_FAULT_AT_TIME: /* "WORKER@TIME" */
+		rest = cut_at(buf, '@');
+		if (!rest || piece(c, "worker", buf, &f->worker))
+			return -EINVAL;
+		return piece(c, "at", rest, &f->delay_ms);
+	case CHAOS_FAULT_EVERY:
+		return parse_every(c, buf, f);
+	case CHAOS_FAULT_ALL_AT: /* "TIME" */
+		return piece(c, "at", buf, &f->delay_ms);
+	case CHAOS_FAULT_PRESSURE:
+		return parse_pressure(c, buf, f);
+	}
+	return -EINVAL;
+}
+
+/* The fault options: one fault each, with the file's defaults. */
+static int opt_fault(struct cli *c, const struct cli_opt *o, const char *v)
+{
+	struct chaos_scenario *sc = c->sc;
+	struct chaos_fault *nf;
+	const char **no;
+	char buf[128];
+
+	nf = realloc(sc->faults, (sc->nfaults + 1) * sizeof(*nf));
+	if (nf)
+		sc->faults = nf;
+	no = realloc(c->fault_opt, (sc->nfaults + 1) * sizeof(*no));
+	if (no)
+		c->fault_opt = no;
+	if (!nf || !no)
+		return opt_error(c, o->name, "out of memory");
+	nf = &sc->faults[sc->nfaults];
+	chaos_fault_init(nf, (enum chaos_fault_kind)o->arg, sc->seed);
+	if (!strcmp(o->name, "--stop-on-start"))
+		nf->signo = SIGSTOP;
+	c->why[0] = '\0';
+	if (strlen(v) >= sizeof(buf) || (strcpy(buf, v), parse_fault(c, buf, nf)))
+		return opt_error(c, o->name, "bad value '%s' (expected %s)%s", v, o->form, c->why);
+	c->fault_opt[sc->nfaults++] = o->name;
+	return 0;
+}
+
+#define FIELD(m) offsetof(struct chaos_scenario, m), sizeof(((struct chaos_scenario *)0)->m)
+
+static const struct cli_opt cli_opts[] = {
+    {"--workers", opt_setting, "workers", FIELD(workers), 0, NULL},
+    {"--tasks", opt_setting, "tasks", FIELD(ntasks), 0, NULL},
+    {"--retries", opt_setting, "retries", FIELD(retries), 0, NULL},
+    {"--deadline", opt_setting, "deadline", FIELD(deadline_ms), 0, NULL},
+    {"--seed", opt_setting, "seed", FIELD(seed), 0, NULL},
+    {"--policy", opt_policy, "policy", 0, 0, 0, NULL},
+    {"--signal", opt_signal, "signal", 0, 0, 0, NULL},
+    {"--cont-after", opt_cont_after, "cont-after", 0, 0, 0, NULL},
+    {"--out", opt_out, NULL, 0, 0, 0, NULL},
+    {"--mem-per-worker", opt_mem, "limit", 0, 0, CHAOS_MEM_PER_WORKER, NULL},
+    {"--mem-limit", opt_mem, "limit", 0, 0, CHAOS_MEM_WHOLE_RUN, NULL},
+    {"--kill-on-start", opt_fault, NULL, 0, 0, CHAOS_FAULT_ON_START,
+     "TASK or TASK+DELAY, like 3 or 3+50ms"},
+    {"--stop-on-start", opt_fault, NULL, 0, 0, CHAOS_FAULT_ON_START,
+     "TASK or TASK+DELAY, like 3 or 3+50ms"},
+    {"--kill-at", opt_fault, NULL, 0, 0, CHAOS_FAULT_AT_TIME, "WORKER@TIME, like 0@500ms"},
+    {"--kill-every", opt_fault, NULL, 0, 0, CHAOS_FAULT_EVERY,
+     "INTERVAL[,jitter=T][,count=N], like 200ms,jitter=50ms,count=5"},
+    {"--kill-all-at", opt_fault, NULL, 0, 0, CHAOS_FAULT_ALL_AT, "TIME, like 1s"},
+    {"--pressure", opt_fault, NULL, 0, 0, CHAOS_FAULT_PRESSURE,
+     "BYTES@TIME+DURATION, like 256M@1s+5s"},
+};
+#define N_CLI_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
+
+static const struct cli_opt *find_opt(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_CLI_OPTS; i++) {
+		if (!strcmp(cli_opts[i].name, name))
+			return &cli_opts[i];
+	}
+	return NULL;
+}
+
+/* Read the options up to "--"; *cmd_index is the first word after it. */
+static int read_opts(struct cli *c, int argc, char **argv, int *cmd_index)
+{
+	const struct cli_opt *o;
+	int i, r;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			*cmd_index = i + 1;
+			return 0;
+		}
+		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			*c->verbose = 1;
+			continue;
+		}
+		if (a[0] != '-' || a[1] != '-') {
+			snprintf(c->err, c->errlen,
+				 "unexpected argument '%s' (the command goes after --)", a);
+			return -EINVAL;
+		}
+		o = find_opt(a);
+		if (!o) {
+			snprintf(c->err, c->errlen, "unknown option '%s' (see chaos --help)", a);
+			return -EINVAL;
+		}
+		if (i + 1 >= argc) {
+			snprintf(c->err, c->errlen, "option %s needs a value", a);
+			return -EINVAL;
+		}
+		r = o->apply(c, o, argv[++i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* What only the whole command line decides: the task array for --tasks,
+ * --signal on the kill faults (--stop-on-start keeps SIGSTOP), --cont-after
+ * on the SIGSTOP ones, --seed on every fault wherever it was given (a file's
+ * faults take the scenario's seed too). */
+static int finish(struct cli *c)
+{
+	struct chaos_scenario *sc = c->sc, fresh;
+	size_t k;
+	int r = chaos_scenario_init(&fresh, sc->ntasks);
+
+	if (r) {
+		snprintf(c->err, c->errlen, "cannot set up the scenario: %s", strerror(-r));
+		return r;
+	}
+	free(sc->tasks);
+	sc->tasks = fresh.tasks;
+	for (k = 0; k < sc->nfaults; k++) {
+		struct chaos_fault *f = &sc->faults[k];
+
+		if (f->kind == CHAOS_FAULT_PRESSURE)
+			f->signo = 0;
+		else if (f->signo == SIGKILL)
+			f->signo = c->signo;
+		if (f->signo == SIGSTOP)
+			f->cont_after_ms = c->cont_after_ms;
+		f->seed = sc->seed;
+	}
+	return 0;
+}
+
+/* The file's validation, its message behind the option it blames. */
+static int validate(struct cli *c)
+{
+	struct chaos_problem pb;
+	const char *opt = "chaos run";
+	size_t i;
+
+	if (!chaos_scenario_validate(c->sc, &c->given, &pb))
+		return 0;
+	if (pb.fault != SIZE_MAX)
+		opt = c->fault_opt[pb.fault];
+	for (i = 0; pb.fault == SIZE_MAX && pb.key && i < N_CLI_OPTS; i++) {
+		if (cli_opts[i].key && !strcmp(cli_opts[i].key, pb.key))
+			opt = cli_opts[i].name;
+	}
+	return opt_error(c, opt, "%s", pb.msg);
 }
 
 int chaos_cli_scenario(int argc, char **argv, struct chaos_scenario *sc, int *cmd_index,
 		       const char **out, int *verbose, char *err, size_t errlen)
 {
-	uint32_t workers = 2, ntasks = 10, retries = 0, deadline = 30000, stop_cont = 0;
-	char policy[8] = "skip";
-	uint64_t mem = 0, seed = 0;
-	enum chaos_mem_mode mode = CHAOS_MEM_NONE;
-	int signo = SIGKILL, have_seed = 0, i, ret = 0, inited = 0;
-	size_t k;
-	/* Faults are collected in a scratch scenario first: the task count is
-	 * only known once all options are read. */
-	struct chaos_scenario tmp;
+	struct cli c = {.sc = sc, .signo = SIGKILL, .out = out, .verbose = verbose,
+			.err = err, .errlen = errlen};
+	int ret;
 
-	memset(&tmp, 0, sizeof(tmp));
 	*cmd_index = -1;
-	for (i = 0; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		struct chaos_fault *f = NULL;
-		int bad = 0;
-
-		if (strcmp(o, "--") == 0) {
-			*cmd_index = i + 1;
-			break;
-		}
-		if (strcmp(o, "-v") == 0 || strcmp(o, "--verbose") == 0) {
-			*verbose = 1;
-			continue;
-		}
-		if (o[0] != '-' || o[1] != '-') {
-			snprintf(err, errlen, "unexpected argument '%s' (the command goes after --)",
-				 o);
-			ret = -EINVAL;
-			goto out;
-		}
-		if (!v) {
-			snprintf(err, errlen, "option %s needs a value", o);
-			ret = -EINVAL;
-			goto out;
-		}
-		i++;
-		if (strcmp(o, "--workers") == 0)
-			bad = parse_u32_arg(v, &workers) || workers == 0 || workers > 1024;
-		else if (strcmp(o, "--tasks") == 0)
-			bad = parse_u32_arg(v, &ntasks) || ntasks > 1000000;
-		else if (strcmp(o, "--policy") == 0) {
-			bad = strcmp(v, "skip") && strcmp(v, "abort") && strcmp(v, "retry");
-			if (!bad)
-				snprintf(policy, sizeof(policy), "%s", v);
-		} else if (strcmp(o, "--retries") == 0)
-			bad = parse_u32_arg(v, &retries);
-		else if (strcmp(o, "--deadline") == 0)
-			bad = chaos_parse_time_ms(v, &deadline) || deadline == 0;
-		else if (strcmp(o, "--mem-per-worker") == 0) {
-			bad = chaos_parse_size(v, &mem) || mem == 0 || mode == CHAOS_MEM_WHOLE_RUN;
-			mode = CHAOS_MEM_PER_WORKER;
-		} else if (strcmp(o, "--mem-limit") == 0) {
-			bad = chaos_parse_size(v, &mem) || mem == 0 || mode == CHAOS_MEM_PER_WORKER;
-			mode = CHAOS_MEM_WHOLE_RUN;
-		} else if (strcmp(o, "--seed") == 0) {
-			const char *end;
-
-			bad = leading_u64(v, &seed, &end) || *end;
-			have_seed = 1;
-		} else if (strcmp(o, "--signal") == 0)
-			bad = chaos_parse_signal(v, &signo);
-		else if (strcmp(o, "--out") == 0)
-			*out = v;
-		else if (strcmp(o, "--kill-on-start") == 0 || strcmp(o, "--stop-on-start") == 0) {
-			f = add_fault(&tmp, CHAOS_FAULT_ON_START);
-			bad = !f || parse_on_start(v, f);
-			if (f && o[2] == 's')
-				f->signo = SIGSTOP;
-		} else if (strcmp(o, "--kill-at") == 0) {
-			f = add_fault(&tmp, CHAOS_FAULT_AT_TIME);
-			bad = !f || parse_at(v, f);
-		} else if (strcmp(o, "--kill-every") == 0) {
-			f = add_fault(&tmp, CHAOS_FAULT_EVERY);
-			bad = !f || parse_every(v, f);
-		} else if (strcmp(o, "--kill-all-at") == 0) {
-			f = add_fault(&tmp, CHAOS_FAULT_ALL_AT);
-			bad = !f || chaos_parse_time_ms(v, &f->delay_ms);
-		} else if (strcmp(o, "--pressure") == 0) {
-			f = add_fault(&tmp, CHAOS_FAULT_PRESSURE);
-			bad = !f || parse_pressure(v, f);
-			if (f)
-				f->pressure_inside = 1;
-		} else if (strcmp(o, "--cont-after") == 0)
-			bad = chaos_parse_time_ms(v, &stop_cont);
-		else {
-			snprintf(err, errlen, "unknown option '%s' (see chaos --help)", o);
-			ret = -EINVAL;
-			goto out;
-		}
-		if (bad) {
-			const char *want = "a valid value";
-
-			if (strstr(o, "mem-"))
-				want = mode == CHAOS_MEM_NONE ? "a size like 64M"
-							      : "a size like 64M, and only one of "
-								"--mem-per-worker and --mem-limit";
-			else if (!strcmp(o, "--deadline") || !strcmp(o, "--kill-all-at") ||
-				 !strcmp(o, "--cont-after"))
-				want = "a duration with a unit, like 200ms or 30s";
-			else if (strstr(o, "-on-start"))
-				want = "TASK or TASK+DELAY, like 3 or 3+50ms";
-			else if (!strcmp(o, "--kill-at"))
-				want = "WORKER@TIME, like 0@500ms";
-			else if (!strcmp(o, "--kill-every"))
-				want = "INTERVAL[,jitter=T][,count=N], like 200ms,jitter=50ms,count=5";
-			else if (!strcmp(o, "--pressure"))
-				want = "BYTES@TIME+DURATION, like 256M@1s+5s";
-			else if (!strcmp(o, "--policy"))
-				want = "skip, abort or retry";
-			else if (!strcmp(o, "--signal"))
-				want = "a signal name or number, like KILL or SIGSTOP";
-			else if (!strcmp(o, "--workers"))
-				want = "an integer from 1 to 1024";
-			else if (!strcmp(o, "--tasks") || !strcmp(o, "--retries") ||
-				 !strcmp(o, "--seed"))
-				want = "a non-negative integer";
-			snprintf(err, errlen, "option %s: bad value '%s' (expected %s)", o, v, want);
-			ret = -EINVAL;
-			goto out;
-		}
-	}
-	if (*cmd_index < 0 || *cmd_index >= argc) {
-		snprintf(err, errlen, "no target command (expected: chaos run [options] -- CMD ...)");
-		ret = -EINVAL;
-		goto out;
-	}
-	ret = chaos_scenario_init(sc, ntasks);
+	ret = chaos_scenario_init(sc, CHAOS_DEFAULT_TASKS);
 	if (ret) {
 		snprintf(err, errlen, "cannot set up the scenario: %s", strerror(-ret));
-		goto out;
+		return ret;
 	}
-	inited = 1;
 	snprintf(sc->name, sizeof(sc->name), "cli");
-	sc->workers = workers;
-	sc->ntasks = ntasks;
-	snprintf(sc->policy, sizeof(sc->policy), "%s", policy);
-	sc->retries = retries;
-	sc->deadline_ms = deadline;
-	sc->mem_mode = mode;
-	sc->mem_limit = mem;
-	if (have_seed)
-		sc->seed = seed;
-	for (k = 0; k < tmp.nfaults; k++) {
-		struct chaos_fault *f = &tmp.faults[k];
-
-		/* --signal applies to the kill faults; --stop-on-start keeps SIGSTOP. */
-		if (f->kind != CHAOS_FAULT_PRESSURE && f->signo == SIGKILL)
-			f->signo = signo;
-		if (f->signo == SIGSTOP)
-			f->cont_after_ms = stop_cont;
-		if (f->kind == CHAOS_FAULT_ON_START && f->task >= ntasks) {
-			snprintf(err, errlen, "--kill-on-start: task %u does not exist (--tasks %u)",
-				 f->task, ntasks);
-			ret = -EINVAL;
-			goto out;
-		}
-		if (f->kind == CHAOS_FAULT_AT_TIME && f->worker >= workers) {
-			snprintf(err, errlen, "--kill-at: worker %u does not exist (--workers %u)",
-				 f->worker, workers);
-			ret = -EINVAL;
-			goto out;
-		}
-		if (f->kind == CHAOS_FAULT_EVERY)
-			f->seed = sc->seed;
+	ret = read_opts(&c, argc, argv, cmd_index);
+	if (!ret && (*cmd_index < 0 || *cmd_index >= argc)) {
+		snprintf(err, errlen, "no target command (expected: chaos run [options] -- CMD ...)");
+		ret = -EINVAL;
 	}
-	free(sc->faults);
-	sc->faults = tmp.faults;
-	sc->nfaults = tmp.nfaults;
-	tmp.faults = NULL;
-out:
-	if (ret && inited)
+	if (!ret)
+		ret = finish(&c);
+	if (!ret)
+		ret = validate(&c);
+	if (ret)
 		chaos_scenario_free(sc);
-	free(tmp.faults);
+	free(c.fault_opt);
 	return ret;
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 uint64_t chaos_splitmix64(uint64_t *state)
 {
@@ -152,53 +151,4 @@ const char *chaos_fault_kind_name(enum chaos_fault_kind k)
 		return "pressure";
 	}
 	return "unknown";
-}
-
-static const struct {
-	int signo;
-	const char *name;
-} signames[] = {
-	{SIGKILL, "SIGKILL"}, {SIGTERM, "SIGTERM"}, {SIGSTOP, "SIGSTOP"}, {SIGCONT, "SIGCONT"},
-	{SIGSEGV, "SIGSEGV"}, {SIGINT, "SIGINT"},   {SIGHUP, "SIGHUP"},   {SIGQUIT, "SIGQUIT"},
-	{SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGILL, "SIGILL"},
-	{SIGPIPE, "SIGPIPE"}, {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}, {SIGALRM, "SIGALRM"},
-	{SIGTRAP, "SIGTRAP"}, {SIGXCPU, "SIGXCPU"}, {SIGSYS, "SIGSYS"},   {SIGTSTP, "SIGTSTP"},
-};
-
-const char *chaos_signal_name(int signo)
-{
-	static char buf[16];
-	size_t i;
-
-	for (i = 0; i < sizeof(signames) / sizeof(signames[0]); i++)
-		if (signames[i].signo == signo)
-			return signames[i].name;
-	snprintf(buf, sizeof(buf), "SIG%d", signo);
-	return buf;
-}
-
-int chaos_parse_signal(const char *s, int *signo)
-{
-	size_t i;
-	char *end = NULL;
-	long v;
-
-	if (!s || !*s)
-		return -EINVAL;
-	if (*s >= '0' && *s <= '9') {
-		v = strtol(s, &end, 10);
-		if (*end || v <= 0 || v >= 65)
-			return -EINVAL;
-		*signo = (int)v;
-		return 0;
-	}
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (i = 0; i < sizeof(signames) / sizeof(signames[0]); i++) {
-		if (strcasecmp(s, signames[i].name + 3) == 0) {
-			*signo = signames[i].signo;
-			return 0;
-		}
-	}
-	return -EINVAL;
 }

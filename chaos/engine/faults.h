@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "check/scenario.h"
+/* chaos_signal_name(), for the callers that name the signals they fire. */
+#include "check/value.h"
 
 /* Upper bound on timed entries one run can schedule, so that a scenario
  * like "every 1ms, no count, deadline 1h" cannot exhaust memory. */
@@ -45,11 +47,5 @@ size_t chaos_pick_index(uint64_t pick, size_t nlive);
 int chaos_on_start_matches(const struct chaos_fault *f, uint32_t task, uint32_t attempt);
 
 const char *chaos_fault_kind_name(enum chaos_fault_kind k);
-
-/* "SIGKILL" for SIGKILL; "SIG<n>" for an unnamed number (static buffer). */
-const char *chaos_signal_name(int signo);
-
-/* Parse "KILL", "SIGKILL" or "9" (case-insensitive). Returns 0 or -EINVAL. */
-int chaos_parse_signal(const char *s, int *signo);
 
 #endif

@@ -26,6 +26,7 @@
 #include "matrix/plan.h"
 #include "matrix/report.h"
 #include "check/scenario.h"
+#include "check/value.h"
 #include "engine/targets.h"
 #include "engine/targets_internal.h"
 #include "matrix/timeline.h"
@@ -127,26 +128,6 @@ static void usage(FILE *f)
 		"is not PASS, 2 usage, 3 everything skipped, 4 internal error.\n");
 }
 
-/* "5s", "800ms", "1500" (ms) into milliseconds. 0 or -EINVAL. */
-static int parse_ms(const char *s, uint32_t *ms)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (end == s || errno || v > 86400000UL)
-		return -EINVAL;
-	if (strcmp(end, "s") == 0)
-		v *= 1000;
-	else if (*end && strcmp(end, "ms") != 0)
-		return -EINVAL;
-	if (v == 0 || v > 86400000UL)
-		return -EINVAL;
-	*ms = (uint32_t)v;
-	return 0;
-}
-
 static int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
@@ -168,6 +149,125 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* A list option given more often than the matrix holds; always -EINVAL. */
+static int too_many(const char *what, int max)
+{
+	fprintf(stderr, "chaos matrix: too many %s (at most %d)\n", what, max);
+	return -EINVAL;
+}
+
+/* --suite a,b,c: the names point into a copy kept in suite_buf until the
+ * matrix ends. */
+static int add_suites(struct mx_opts *o, const char *arg, char **suite_buf)
+{
+	char *save = NULL, *tok, *copy;
+	size_t nb = 0;
+
+	while (suite_buf[nb])
+		nb++;
+	if (nb == MX_MAX_SUITES)
+		return too_many("--suite options", MX_MAX_SUITES);
+	copy = strdup(arg);
+	if (!copy)
+		return -ENOMEM;
+	suite_buf[nb] = copy;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->nsuites == MX_MAX_SUITES)
+			return too_many("suites", MX_MAX_SUITES);
+		o->suites[o->nsuites++] = tok;
+	}
+	return 0;
+}
+
+/* A deadline cap (the value grammar's times, 1ms to a day); the message
+ * names the option. */
+static int parse_cap(const char *opt, const char *arg, uint32_t *ms)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+
+	if (chaos_value_time(arg, 1, 86400u * 1000u, ms, msg, sizeof(msg)) == 0)
+		return 0;
+	fprintf(stderr, "chaos matrix: %s: %s\n", opt, msg);
+	return -EINVAL;
+}
+
+/* --target-deadline NAME=TIME, at most 8 times. */
+static int add_target_deadline(struct mx_opts *o, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || o->ntarget_deadline == 8) {
+		fprintf(stderr,
+			"chaos matrix: bad --target-deadline '%s' (expected NAME=TIME, "
+			"e.g. billiard=15s, at most 8 times)\n",
+			arg);
+		return -EINVAL;
+	}
+	if (parse_cap("--target-deadline", eq + 1, &o->target_deadline[o->ntarget_deadline].ms))
+		return -EINVAL;
+	*eq = '\0';
+	o->target_deadline[o->ntarget_deadline++].name = arg;
+	return 0;
+}
+
+/* One option of getopt_long's; 1 after --help, 0 or -errno otherwise. */
+static int apply_opt(struct mx_opts *o, int c, char *arg, char **suite_buf)
+{
+	char msg[CHAOS_VALUE_MSG_MAX];
+	uint64_t jobs = 0;
+
+	switch (c) {
+	case 's':
+		return add_suites(o, arg, suite_buf);
+	case 't':
+		if (o->ntargets == MX_MAX_TARGETS)
+			return too_many("targets", MX_MAX_TARGETS);
+		o->targets[o->ntargets++] = arg;
+		return 0;
+	case 'j':
+		if (chaos_value_number(arg, 1, MX_MAX_JOBS, &jobs, msg, sizeof(msg))) {
+			fprintf(stderr, "chaos matrix: --jobs: %s\n", msg);
+			return -EINVAL;
+		}
+		o->jobs = (unsigned)jobs;
+		return 0;
+	case 'S':
+		if (chaos__plan_parse_shard(arg, &o->shard_k, &o->shard_n) < 0) {
+			fprintf(stderr,
+				"chaos matrix: bad --shard '%s' (expected K/N with 1 <= K <= N "
+				"<= 100000)\n",
+				arg);
+			return -EINVAL;
+		}
+		return 0;
+	case 'o':
+		o->out = arg;
+		return 0;
+	case 'D':
+		return parse_cap("--max-deadline", arg, &o->max_deadline_ms);
+	case 'T':
+		return add_target_deadline(o, arg);
+	case 'r':
+		o->regress = 1;
+		return 0;
+	case 'w':
+		o->write_expected = 1;
+		return 0;
+	case 'e':
+		o->expected_dir = arg;
+		return 0;
+	case 'v':
+		o->verbose = 1;
+		return 0;
+	case 'h':
+		usage(stdout);
+		return 1;
+	default:
+		usage(stderr);
+		return -EINVAL;
+	}
+}
+
 static int parse_args(int argc, char **argv, struct mx_opts *o, char **suite_buf)
 {
 	static const struct option lo[] = {
@@ -185,7 +285,7 @@ static int parse_args(int argc, char **argv, struct mx_opts *o, char **suite_buf
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, r;
 
 	memset(o, 0, sizeof(*o));
 	o->jobs = 2;
@@ -195,112 +295,9 @@ static int parse_args(int argc, char **argv, struct mx_opts *o, char **suite_buf
 	 * parsed its own options already. */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "s:t:j:o:vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 's': {
-			char *save = NULL, *tok, *copy;
-			size_t nb = 0;
-
-			while (suite_buf[nb])
-				nb++;
-			if (nb == MX_MAX_SUITES) {
-				fprintf(stderr,
-					"chaos matrix: too many --suite options (at most %d)\n",
-					MX_MAX_SUITES);
-				return -EINVAL;
-			}
-			/* Kept until the matrix ends: the suite names point into
-			 * it; suite_buf holds it for the final free. */
-			copy = strdup(optarg);
-			if (!copy)
-				return -ENOMEM;
-			suite_buf[nb] = copy;
-			for (tok = strtok_r(copy, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (o->nsuites == MX_MAX_SUITES) {
-					fprintf(stderr,
-						"chaos matrix: too many suites (at most %d)\n",
-						MX_MAX_SUITES);
-					return -EINVAL;
-				}
-				o->suites[o->nsuites++] = tok;
-			}
-			break;
-		}
-		case 't':
-			if (o->ntargets == MX_MAX_TARGETS) {
-				fprintf(stderr, "chaos matrix: too many targets (at most %d)\n",
-					MX_MAX_TARGETS);
-				return -EINVAL;
-			}
-			o->targets[o->ntargets++] = optarg;
-			break;
-		case 'j': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (end == optarg || *end || v < 1 || v > MX_MAX_JOBS) {
-				fprintf(stderr, "chaos matrix: bad --jobs '%s' (expected 1..%d)\n",
-					optarg, MX_MAX_JOBS);
-				return -EINVAL;
-			}
-			o->jobs = (unsigned)v;
-			break;
-		}
-		case 'S':
-			if (chaos__plan_parse_shard(optarg, &o->shard_k, &o->shard_n) < 0) {
-				fprintf(stderr,
-					"chaos matrix: bad --shard '%s' (expected K/N with 1 <= K "
-					"<= N)\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'D':
-			if (parse_ms(optarg, &o->max_deadline_ms) < 0) {
-				fprintf(stderr,
-					"chaos matrix: bad --max-deadline '%s' (expected e.g. 5s "
-					"or 800ms)\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'T': {
-			char *eq = strchr(optarg, '=');
-
-			if (!eq || eq == optarg || o->ntarget_deadline == 8 ||
-			    parse_ms(eq + 1, &o->target_deadline[o->ntarget_deadline].ms) < 0) {
-				fprintf(stderr,
-					"chaos matrix: bad --target-deadline '%s' (expected NAME=TIME, "
-					"e.g. billiard=15s, at most 8 times)\n",
-					optarg);
-				return -EINVAL;
-			}
-			*eq = '\0';
-			o->target_deadline[o->ntarget_deadline++].name = optarg;
-			break;
-		}
-		case 'r':
-			o->regress = 1;
-			break;
-		case 'w':
-			o->write_expected = 1;
-			break;
-		case 'e':
-			o->expected_dir = optarg;
-			break;
-		case 'v':
-			o->verbose = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
+		r = apply_opt(o, c, optarg, suite_buf);
+		if (r)
+			return r;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "chaos matrix: unexpected argument '%s'\n", argv[optind]);
@@ -601,24 +598,257 @@ static int run_all(struct chaos_mx_cell *cells, size_t n, const struct chaos_mx_
 	return rc;
 }
 
+/* Everything a matrix run allocates, freed in one place. */
+struct mx_state {
+	struct chaos_target *targets;
+	size_t nt;
+	struct chaos_mx_scen *files;
+	size_t ns;
+	struct chaos_scenario *scens;
+	size_t nloaded;
+	const char **names; /* the targets' names, for the plan */
+	struct chaos_mx_pair *pairs;
+	size_t np;
+	struct chaos_mx_cell *cells;
+};
+
+/* Targets: the given ones, or every shipped one. Returns an exit code. */
+static int load_targets(const struct mx_opts *o, struct mx_state *m)
+{
+	int r;
+
+	if (o->ntargets == 0) {
+		r = chaos_target_list(&m->targets, &m->nt);
+		if (r < 0) {
+			fprintf(stderr, "chaos matrix: cannot list targets: %s\n", strerror(-r));
+			return MX_EXIT_INTERNAL;
+		}
+		return MX_EXIT_OK;
+	}
+	m->targets = calloc(o->ntargets, sizeof(*m->targets));
+	if (!m->targets)
+		return MX_EXIT_INTERNAL;
+	for (m->nt = 0; m->nt < o->ntargets; m->nt++) {
+		struct chaos_target *t = &m->targets[m->nt];
+
+		r = chaos_target_resolve(o->targets[m->nt], t);
+		if (r < 0) {
+			fprintf(stderr, "chaos matrix: %s\n", t->why);
+			return MX_EXIT_USAGE;
+		}
+		for (size_t j = 0; j < m->nt; j++) {
+			if (strcmp(m->targets[j].name, t->name) == 0) {
+				fprintf(stderr, "chaos matrix: target '%s' given twice\n",
+					t->name);
+				m->nt++;
+				return MX_EXIT_USAGE;
+			}
+		}
+	}
+	return MX_EXIT_OK;
+}
+
+/* One suite: a name below <src>/scenarios/, or a directory path. */
+static int load_suite(const char *s, const char *src, struct mx_state *m)
+{
+	char dir[PATH_MAX], sname[64];
+	const char *base = strrchr(s, '/');
+	size_t bl;
+	int r;
+
+	if (base) {
+		size_t dl;
+
+		/* "dir/" names the suite "dir". */
+		snprintf(dir, sizeof(dir), "%s", s);
+		dl = strlen(dir);
+		while (dl > 1 && dir[dl - 1] == '/')
+			dir[--dl] = '\0';
+		base = strrchr(dir, '/');
+		base = base ? base + 1 : dir;
+	} else {
+		if (!src[0]) {
+			fprintf(stderr, "chaos matrix: cannot find the scenarios directory "
+					"near the chaos binary (set CHAOS_HOME)\n");
+			return MX_EXIT_USAGE;
+		}
+		snprintf(dir, sizeof(dir), "%.*s/scenarios/%s", PATH_MAX - 128, src, s);
+		base = s;
+	}
+	bl = strcspn(base, "/");
+	snprintf(sname, sizeof(sname), "%.*s", (int)(bl < 63 ? bl : 63), base);
+	r = chaos__plan_suite(dir, sname, &m->files, &m->ns);
+	if (r < 0) {
+		fprintf(stderr, "chaos matrix: suite '%s': %s: %s\n", s, dir, strerror(-r));
+		return MX_EXIT_USAGE;
+	}
+	return MX_EXIT_OK;
+}
+
+/* Every scenario file of the suites, parsed. Returns an exit code. */
+static int load_scenarios(const struct mx_opts *o, const char *src, struct mx_state *m)
+{
+	int ret;
+
+	for (size_t i = 0; i < o->nsuites; i++) {
+		ret = load_suite(o->suites[i], src, m);
+		if (ret != MX_EXIT_OK)
+			return ret;
+	}
+	if (m->ns == 0) {
+		fprintf(stderr, "chaos matrix: no scenario files (*.ini) in the chosen suites\n");
+		return MX_EXIT_USAGE;
+	}
+	m->scens = calloc(m->ns, sizeof(*m->scens));
+	if (!m->scens)
+		return MX_EXIT_INTERNAL;
+	for (m->nloaded = 0; m->nloaded < m->ns; m->nloaded++) {
+		char err[1024] = "";
+		int r = chaos_scenario_load(&m->scens[m->nloaded], m->files[m->nloaded].path, err,
+					    sizeof(err));
+
+		if (r < 0) {
+			fprintf(stderr, "%s\n", err[0] ? err : strerror(-r));
+			return MX_EXIT_USAGE;
+		}
+	}
+	return MX_EXIT_OK;
+}
+
+/* The pairs in their fixed order, this shard's slice, one cell each. */
+static int plan_cells(const struct mx_opts *o, struct mx_state *m)
+{
+	m->names = calloc(m->nt + 1, sizeof(*m->names));
+	if (!m->names)
+		return MX_EXIT_INTERNAL;
+	for (size_t i = 0; i < m->nt; i++)
+		m->names[i] = m->targets[i].name;
+	if (chaos__plan_pairs(m->names, m->nt, m->files, m->ns, o->shard_k, o->shard_n,
+			      &m->pairs, &m->np) < 0)
+		return MX_EXIT_INTERNAL;
+	m->cells = calloc(m->np + 1, sizeof(*m->cells));
+	if (!m->cells)
+		return MX_EXIT_INTERNAL;
+	for (size_t i = 0; i < m->np; i++) {
+		struct chaos_mx_cell *c = &m->cells[i];
+		const struct chaos_mx_scen *f = &m->files[m->pairs[i].scen];
+
+		snprintf(c->target, sizeof(c->target), "%s", m->names[m->pairs[i].target]);
+		snprintf(c->suite, sizeof(c->suite), "%s", f->suite);
+		snprintf(c->scenario, sizeof(c->scenario), "%s", f->name);
+		snprintf(c->rundir, sizeof(c->rundir), "%.3000s/%s/%s/%s", o->out, c->target,
+			 c->suite, c->scenario);
+	}
+	return MX_EXIT_OK;
+}
+
+/* matrix.json, junit.xml and matrix.md in the output directory. */
+static int write_reports(const struct mx_state *m, const char *out)
+{
+	static const struct {
+		const char *file;
+		int (*write)(const struct chaos_mx_cell *cells, size_t n, const char *path);
+	} reports[] = {
+	    {"matrix.json", chaos__mx_write_json},
+	    {"junit.xml", chaos__mx_write_junit},
+	    {"matrix.md", chaos__mx_write_markdown},
+	};
+	char p[PATH_MAX + 32];
+	int r = mkdir_p(out);
+
+	for (size_t i = 0; r == 0 && i < sizeof(reports) / sizeof(reports[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", out, reports[i].file);
+		r = reports[i].write(m->cells, m->np, p);
+	}
+	if (r < 0) {
+		fprintf(stderr, "chaos matrix: cannot write the reports in %s: %s\n", out,
+			strerror(-r));
+		return MX_EXIT_INTERNAL;
+	}
+	return MX_EXIT_OK;
+}
+
+/* --write-expected: the observed cells into each target's expected file,
+ * except files that are specifications. */
+static int write_expected(const struct mx_state *m, const char *expected_dir)
+{
+	int ret = MX_EXIT_OK;
+
+	for (size_t i = 0; i < m->nt; i++) {
+		char p[PATH_MAX + 80];
+		int r;
+
+		snprintf(p, sizeof(p), "%.*s/%s", PATH_MAX - 16, expected_dir, m->names[i]);
+		if (chaos__expected_is_spec(p)) {
+			printf("kept %s (a specification, not rewritten)\n", p);
+			continue;
+		}
+		r = chaos__expected_write(p, m->names[i], m->cells, m->np);
+		if (r < 0) {
+			fprintf(stderr, "chaos matrix: cannot write %s: %s\n", p, strerror(-r));
+			ret = MX_EXIT_INTERNAL;
+		} else {
+			printf("wrote %s\n", p);
+		}
+	}
+	return ret;
+}
+
+/* The verdicts against what was expected: the baselines with --regress,
+ * otherwise the reference pool's cells; ret is the code so far. */
+static int judge(const struct mx_opts *o, const struct mx_state *m, const char *expected_dir,
+		 int ret)
+{
+	unsigned ndiff = 0, internal = 0, skipped = 0, bad_safepool = 0;
+
+	for (size_t i = 0; i < m->np; i++) {
+		const struct chaos_mx_cell *c = &m->cells[i];
+
+		if (c->internal)
+			internal++;
+		else if (c->v.cell == CHAOS_CELL_SKIP)
+			skipped++;
+		if (strcmp(c->target, "safepool") == 0 && !c->internal &&
+		    c->v.cell != CHAOS_CELL_PASS && c->v.cell != CHAOS_CELL_SKIP) {
+			bad_safepool++;
+			printf("safepool %s/%s: %s (the reference pool must pass)\n", c->suite,
+			       c->scenario, chaos__mx_cell_text(c));
+		}
+	}
+	if (o->write_expected && write_expected(m, expected_dir) != MX_EXIT_OK)
+		ret = MX_EXIT_INTERNAL;
+	if (o->regress) {
+		if (chaos__expected_compare(m->cells, m->np, expected_dir, stdout, &ndiff) < 0) {
+			ret = MX_EXIT_USAGE;
+		} else {
+			printf("regression: %u difference%s from %s\n", ndiff,
+			       ndiff == 1 ? "" : "s", expected_dir);
+			if (ndiff && ret == MX_EXIT_OK)
+				ret = MX_EXIT_DIFF;
+		}
+	} else if (bad_safepool && ret == MX_EXIT_OK) {
+		ret = MX_EXIT_DIFF;
+	}
+	if (internal) {
+		printf("%u run%s failed internally (cells marked ERROR)\n", internal,
+		       internal == 1 ? "" : "s");
+		ret = MX_EXIT_INTERNAL;
+	}
+	if (m->np && skipped == m->np && ret == MX_EXIT_OK)
+		ret = MX_EXIT_SKIPPED;
+	return ret;
+}
+
 int chaos_matrix_main(int argc, char **argv)
 {
 	struct mx_opts o;
+	struct mx_state m;
 	char *suite_bufs[MX_MAX_SUITES + 1] = {NULL};
-	struct chaos_target *targets = NULL;
-	size_t nt = 0;
-	struct chaos_mx_scen *scen_files = NULL;
-	size_t ns = 0;
-	struct chaos_scenario *scens = NULL;
-	size_t nloaded = 0;
-	const char **names = NULL;
-	struct chaos_mx_pair *pairs = NULL;
-	size_t np = 0;
-	struct chaos_mx_cell *cells = NULL;
 	char expected_dir[PATH_MAX];
 	const char *src;
-	int ret = MX_EXIT_OK, r;
+	int ret, r;
 
+	memset(&m, 0, sizeof(m));
 	r = parse_args(argc, argv, &o, suite_bufs);
 	if (r != 0) {
 		ret = r > 0 ? MX_EXIT_OK : MX_EXIT_USAGE;
@@ -630,232 +860,36 @@ int chaos_matrix_main(int argc, char **argv)
 	else
 		snprintf(expected_dir, sizeof(expected_dir), "%.*s/scenarios/expected",
 			 PATH_MAX - 32, src);
-
-	/* Targets: the given ones, or every shipped one. */
-	if (o.ntargets == 0) {
-		r = chaos_target_list(&targets, &nt);
-		if (r < 0) {
-			fprintf(stderr, "chaos matrix: cannot list targets: %s\n", strerror(-r));
-			ret = MX_EXIT_INTERNAL;
-			goto out;
-		}
-	} else {
-		targets = calloc(o.ntargets, sizeof(*targets));
-		if (!targets) {
-			ret = MX_EXIT_INTERNAL;
-			goto out;
-		}
-		for (nt = 0; nt < o.ntargets; nt++) {
-			r = chaos_target_resolve(o.targets[nt], &targets[nt]);
-			if (r < 0) {
-				fprintf(stderr, "chaos matrix: %s\n", targets[nt].why);
-				ret = MX_EXIT_USAGE;
-				goto out;
-			}
-			for (size_t j = 0; j < nt; j++) {
-				if (strcmp(targets[j].name, targets[nt].name) == 0) {
-					fprintf(stderr, "chaos matrix: target '%s' given twice\n",
-						targets[nt].name);
-					nt++;
-					ret = MX_EXIT_USAGE;
-					goto out;
-				}
-			}
-		}
-	}
-
-	/* Suites: a name below <src>/scenarios/, or a directory path. */
-	for (size_t i = 0; i < o.nsuites; i++) {
-		char dir[PATH_MAX];
-		const char *s = o.suites[i], *base = strrchr(s, '/');
-
-		if (base) {
-			size_t dl;
-
-			/* "dir/" names the suite "dir". */
-			snprintf(dir, sizeof(dir), "%s", s);
-			dl = strlen(dir);
-			while (dl > 1 && dir[dl - 1] == '/')
-				dir[--dl] = '\0';
-			base = strrchr(dir, '/');
-			base = base ? base + 1 : dir;
-		} else {
-			if (!src[0]) {
-				fprintf(stderr, "chaos matrix: cannot find the scenarios directory "
-						"near the chaos binary (set CHAOS_HOME)\n");
-				ret = MX_EXIT_USAGE;
-				goto out;
-			}
-			snprintf(dir, sizeof(dir), "%.*s/scenarios/%s", PATH_MAX - 128, src, s);
-			base = s;
-		}
-		{
-			char sname[64];
-			size_t bl = strcspn(base, "/");
-
-			snprintf(sname, sizeof(sname), "%.*s", (int)(bl < 63 ? bl : 63), base);
-			r = chaos__plan_suite(dir, sname, &scen_files, &ns);
-		}
-		if (r < 0) {
-			fprintf(stderr, "chaos matrix: suite '%s': %s: %s\n", s, dir, strerror(-r));
-			ret = MX_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (ns == 0) {
-		fprintf(stderr, "chaos matrix: no scenario files (*.ini) in the chosen suites\n");
-		ret = MX_EXIT_USAGE;
+	ret = load_targets(&o, &m);
+	if (ret == MX_EXIT_OK)
+		ret = load_scenarios(&o, src, &m);
+	if (ret == MX_EXIT_OK)
+		ret = plan_cells(&o, &m);
+	if (ret != MX_EXIT_OK)
 		goto out;
-	}
-	scens = calloc(ns, sizeof(*scens));
-	if (!scens) {
-		ret = MX_EXIT_INTERNAL;
-		goto out;
-	}
-	for (nloaded = 0; nloaded < ns; nloaded++) {
-		char err[1024] = "";
-
-		r = chaos_scenario_load(&scens[nloaded], scen_files[nloaded].path, err,
-					sizeof(err));
-		if (r < 0) {
-			fprintf(stderr, "%s\n", err[0] ? err : strerror(-r));
-			ret = MX_EXIT_USAGE;
-			goto out;
-		}
-	}
-
-	/* Pairs in their fixed order, this shard's slice. */
-	names = calloc(nt + 1, sizeof(*names));
-	if (!names) {
-		ret = MX_EXIT_INTERNAL;
-		goto out;
-	}
-	for (size_t i = 0; i < nt; i++)
-		names[i] = targets[i].name;
-	r = chaos__plan_pairs(names, nt, scen_files, ns, o.shard_k, o.shard_n, &pairs, &np);
-	if (r < 0) {
-		ret = MX_EXIT_INTERNAL;
-		goto out;
-	}
-	cells = calloc(np + 1, sizeof(*cells));
-	if (!cells) {
-		ret = MX_EXIT_INTERNAL;
-		goto out;
-	}
-	for (size_t i = 0; i < np; i++) {
-		struct chaos_mx_cell *c = &cells[i];
-		const struct chaos_mx_scen *f = &scen_files[pairs[i].scen];
-
-		snprintf(c->target, sizeof(c->target), "%s", names[pairs[i].target]);
-		snprintf(c->suite, sizeof(c->suite), "%s", f->suite);
-		snprintf(c->scenario, sizeof(c->scenario), "%s", f->name);
-		snprintf(c->rundir, sizeof(c->rundir), "%.3000s/%s/%s/%s", o.out, c->target,
-			 c->suite, c->scenario);
-	}
 	fprintf(stderr, "chaos matrix: %zu runs (%zu scenarios x %zu targets%s), %u at a time\n",
-		np, ns, nt, o.shard_n > 1 ? ", this shard's slice" : "", o.jobs);
-	if (run_all(cells, np, pairs, targets, scens, &o) < 0)
+		m.np, m.ns, m.nt, o.shard_n > 1 ? ", this shard's slice" : "", o.jobs);
+	if (run_all(m.cells, m.np, m.pairs, m.targets, m.scens, &o) < 0)
 		ret = MX_EXIT_INTERNAL;
-
-	/* Reports. */
-	{
-		char p[PATH_MAX + 32];
-
-		r = mkdir_p(o.out);
-		if (r == 0) {
-			snprintf(p, sizeof(p), "%s/matrix.json", o.out);
-			r = chaos__mx_write_json(cells, np, p);
-		}
-		if (r == 0) {
-			snprintf(p, sizeof(p), "%s/junit.xml", o.out);
-			r = chaos__mx_write_junit(cells, np, p);
-		}
-		if (r == 0) {
-			snprintf(p, sizeof(p), "%s/matrix.md", o.out);
-			r = chaos__mx_write_markdown(cells, np, p);
-		}
-		if (r < 0) {
-			fprintf(stderr, "chaos matrix: cannot write the reports in %s: %s\n", o.out,
-				strerror(-r));
-			ret = MX_EXIT_INTERNAL;
-		}
-	}
+	if (write_reports(&m, o.out) != MX_EXIT_OK)
+		ret = MX_EXIT_INTERNAL;
 	printf("\n");
-	chaos__mx_print_table(cells, np, stdout);
+	chaos__mx_print_table(m.cells, m.np, stdout);
 	printf("\n");
-
-	/* Verdicts against expectations. */
-	{
-		unsigned ndiff = 0, internal = 0, skipped = 0, bad_safepool = 0;
-
-		for (size_t i = 0; i < np; i++) {
-			const struct chaos_mx_cell *c = &cells[i];
-
-			if (c->internal)
-				internal++;
-			else if (c->v.cell == CHAOS_CELL_SKIP)
-				skipped++;
-			if (strcmp(c->target, "safepool") == 0 && !c->internal &&
-			    c->v.cell != CHAOS_CELL_PASS && c->v.cell != CHAOS_CELL_SKIP) {
-				bad_safepool++;
-				printf("safepool %s/%s: %s (the reference pool must pass)\n",
-				       c->suite, c->scenario, chaos__mx_cell_text(c));
-			}
-		}
-		if (o.write_expected) {
-			for (size_t i = 0; i < nt; i++) {
-				char p[PATH_MAX + 80];
-
-				snprintf(p, sizeof(p), "%.*s/%s", PATH_MAX - 16, expected_dir,
-					 names[i]);
-				if (chaos__expected_is_spec(p)) {
-					printf("kept %s (a specification, not rewritten)\n", p);
-					continue;
-				}
-				r = chaos__expected_write(p, names[i], cells, np);
-				if (r < 0) {
-					fprintf(stderr, "chaos matrix: cannot write %s: %s\n", p,
-						strerror(-r));
-					ret = MX_EXIT_INTERNAL;
-				} else {
-					printf("wrote %s\n", p);
-				}
-			}
-		}
-		if (o.regress) {
-			r = chaos__expected_compare(cells, np, expected_dir, stdout, &ndiff);
-			if (r < 0) {
-				ret = MX_EXIT_USAGE;
-			} else {
-				printf("regression: %u difference%s from %s\n", ndiff,
-				       ndiff == 1 ? "" : "s", expected_dir);
-				if (ndiff && ret == MX_EXIT_OK)
-					ret = MX_EXIT_DIFF;
-			}
-		} else if (bad_safepool && ret == MX_EXIT_OK) {
-			ret = MX_EXIT_DIFF;
-		}
-		if (internal) {
-			printf("%u run%s failed internally (cells marked ERROR)\n", internal,
-			       internal == 1 ? "" : "s");
-			ret = MX_EXIT_INTERNAL;
-		}
-		if (np && skipped == np && ret == MX_EXIT_OK)
-			ret = MX_EXIT_SKIPPED;
-	}
+	ret = judge(&o, &m, expected_dir, ret);
 	printf("reports: %s/matrix.json %s/junit.xml %s/matrix.md\n", o.out, o.out, o.out);
 	printf("timelines: %s/<target>/<suite>/<scenario>/timeline.svg\n", o.out);
 out:
-	free(cells);
-	free(pairs);
-	free(names);
-	for (size_t i = 0; i < nloaded; i++)
-		chaos_scenario_free(&scens[i]);
-	free(scens);
-	free(scen_files);
-	for (size_t i = 0; i < nt; i++)
-		chaos_target_free(&targets[i]);
-	free(targets);
+	free(m.cells);
+	free(m.pairs);
+	free(m.names);
+	for (size_t i = 0; i < m.nloaded; i++)
+		chaos_scenario_free(&m.scens[i]);
+	free(m.scens);
+	free(m.files);
+	for (size_t i = 0; i < m.nt; i++)
+		chaos_target_free(&m.targets[i]);
+	free(m.targets);
 	for (size_t i = 0; suite_bufs[i]; i++)
 		free(suite_bufs[i]);
 	fflush(stdout);

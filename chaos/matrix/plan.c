@@ -1,6 +1,8 @@
 /* Suites, pairs and shards of a matrix run. */
 #include "matrix/plan.h"
 
+#include "check/value.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -67,16 +69,12 @@ out:
 
 int chaos__plan_parse_shard(const char *s, unsigned *k, unsigned *n)
 {
-	char *end;
-	unsigned long a, b;
+	const char *slash = strchr(s, '/');
+	uint64_t a, b;
 
-	errno = 0;
-	a = strtoul(s, &end, 10);
-	if (end == s || *end != '/' || errno)
-		return -EINVAL;
-	s = end + 1;
-	b = strtoul(s, &end, 10);
-	if (end == s || *end != '\0' || errno)
+	/* Both numbers in the value grammar's digits (check/value.c). */
+	if (!slash || chaos_value_u64n(s, (size_t)(slash - s), &a) ||
+	    chaos_value_u64n(slash + 1, strlen(slash + 1), &b))
 		return -EINVAL;
 	if (a < 1 || b < 1 || a > b || b > 100000)
 		return -EINVAL;
