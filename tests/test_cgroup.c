@@ -1,7 +1,14 @@
-/* Tests of the cgroup backends (chaos/cgroup*.c) on the machine's real
- * cgroups: v1 here, v2 in the VM (ci/check-v2). The parsers are tested on
- * strings; everything else creates real cgroups below our own, provokes a
- * real OOM kill and real SIGKILLs, and checks that nothing is left behind. */
+/* Tests of the cgroup module's common code (chaos/cgroup/common.c) and of
+ * its public API (cgroup.c) on whichever backend the machine has: v1 here,
+ * v2 in the VM (ci/check-v2). The parsers are tested on strings; everything
+ * else creates real cgroups below our own, provokes a real OOM kill and
+ * real SIGKILLs, and checks that nothing is left behind. The error and edge
+ * paths are here too: libcgroup's codes mapped to errno values, a child
+ * asked of a child, a name that does not fit, more processes than the
+ * caller's array holds, a PID that is gone, a process outside the run that
+ * must not be killed, directories removed under our feet, and a caller
+ * without a usable cgroup. What only one version has is in
+ * tests/test_cgroup_v1.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,14 +30,20 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libcgroup.h>
 
 #include "cgroup/cgroup.h"
-#include "cgroup/internal.h"
+#include "cgroup/common.h"
+#include "sys/proc.h"
 #include "util/testutil.h"
-
 
 static struct chaos_cg_env env;
 static int have_cg;
+
+/* Sleepers and the run of a test, killed, reaped and destroyed by the
+ * teardown whatever the test's outcome. */
+static pid_t kids[4];
+static struct chaos_cg *cur_run;
 
 /* Skip an integration test, saying why, when there is no usable cgroup. */
 #define NEED_CGROUP() TU_SKIP_UNLESS(have_cg, "skip: no writable memory cgroup: %s\n", env.why)
@@ -149,6 +162,24 @@ static int count_ours(const char *dir)
 	return n;
 }
 
+/* A child that sleeps until killed (bounded: 60 s). */
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sleep(60);
+		tu_child_exit(0);
+	}
+	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
+		if (kids[i] == 0) {
+			kids[i] = pid;
+			break;
+		}
+	return pid;
+}
+
 /* ---- unit tests: parsers ------------------------------------------------ */
 
 static void test_parse_cgroup_line(void **state)
@@ -221,13 +252,13 @@ static void test_parse_run_name(void **state)
 
 static void test_proc_starttime(void **state)
 {
-	unsigned long long self1, self2;
+	struct chaos_proc_stat self1, self2;
 
 	(void)state;
 	/* Our own starttime is stable (the run cgroup's name relies on it). */
-	assert_int_equal(cg__proc_starttime(getpid(), &self1), 0);
-	assert_int_equal(cg__proc_starttime(getpid(), &self2), 0);
-	assert_true(self1 == self2);
+	assert_int_equal(chaos_proc_stat(getpid(), &self1), 0);
+	assert_int_equal(chaos_proc_stat(getpid(), &self2), 0);
+	assert_true(self1.starttime == self2.starttime);
 }
 
 static void test_path_under(void **state)
@@ -435,18 +466,17 @@ static void test_destroy_run_with_children(void **state)
 
 static void write_pid(const char *dir, pid_t pid)
 {
-	char path[4600], val[32];
+	char val[32];
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(val, sizeof(val), "%d", (int)pid);
-	assert_int_equal(cg__write_file(path, val), 0);
+	assert_int_equal(tu_write_file(dir, "cgroup.procs", val), 0);
 }
 
 static void test_sweep_stale(void **state)
 {
 	char leaf[128], run_dir[4400], w_dir[4500], frz_dir[4400], live_leaf[128];
 	char live_dir[4400];
-	unsigned long long my_st;
+	struct chaos_proc_stat my_st;
 	unsigned removed = 0;
 	pid_t dead;
 	struct held h;
@@ -471,8 +501,8 @@ static void test_sweep_stale(void **state)
 		assert_int_equal(mkdir(frz_dir, 0755), 0);
 	}
 	/* A run of a live owner (us, right starttime) must survive the sweep. */
-	assert_int_equal(cg__proc_starttime(getpid(), &my_st), 0);
-	snprintf(live_leaf, sizeof(live_leaf), "chaos.%d.%llu.999", (int)getpid(), my_st);
+	assert_int_equal(chaos_proc_stat(getpid(), &my_st), 0);
+	snprintf(live_leaf, sizeof(live_leaf), "chaos.%d.%llu.999", (int)getpid(), my_st.starttime);
 	snprintf(live_dir, sizeof(live_dir), "%s/%s", env.mem_dir, live_leaf);
 	assert_int_equal(mkdir(live_dir, 0755), 0);
 
@@ -512,10 +542,148 @@ static void test_no_leftovers(void **state)
 	assert_int_equal(count_ours(env.freezer_dir), 0);
 }
 
+/* ---- error and edge paths ---------------------------------------------------- */
+
+/* libcgroup reports its own codes; callers get -errno values. */
+static void test_lcg_errno(void **state)
+{
+	(void)state;
+	assert_int_equal(cg__lcg_errno(0), 0);
+	assert_int_equal(cg__lcg_errno(ECGROUPNOTEXIST), -ENOENT);
+	assert_int_equal(cg__lcg_errno(ECGROUPNOTOWNER), -EPERM);
+	assert_int_equal(cg__lcg_errno(ECGROUPNOTMOUNTED), -ENODEV);
+	assert_int_equal(cg__lcg_errno(ECGNONEMPTY), -EBUSY);
+	assert_int_equal(cg__lcg_errno(ECGINVAL), -EINVAL);
+	assert_int_equal(cg__lcg_errno(ECGFAIL), -EIO);
+	/* ECGOTHER carries the errno of the failed system call, if any. */
+	assert_true(cg__lcg_errno(ECGOTHER) < 0);
+}
+
+/* Children exist only below a run; a name longer than a path can hold
+ * is refused with the path in the message, and the run stays usable. */
+static void test_child_errors(void **state)
+{
+	struct chaos_cg *w = NULL, *ww = NULL;
+	char name[5000];
+	unsigned n = 0;
+
+	(void)state;
+	NEED_CGROUP();
+	assert_int_equal(chaos_cg_run_create(&env, &cur_run), 0);
+	assert_int_equal(chaos_cg_child_create(cur_run, "w0", 64 << 20, &w), 0);
+	assert_int_equal(chaos_cg_child_create(w, "w1", 0, &ww), -EINVAL);
+	assert_non_null(strstr(chaos_cg_last_error(), "only be created below a run"));
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	assert_int_equal(chaos_cg_child_create(cur_run, name, 0, &ww), -ENAMETOOLONG);
+	assert_true(chaos_cg_last_error()[0] != '\0');
+	assert_int_equal(chaos_cg_destroy(cur_run, &n), 0);
+	cur_run = NULL;
+	/* The run and w0, plus the "main" leaf on v2. */
+	assert_int_equal(n, env.version == CHAOS_CG_V2 ? 3 : 2);
+}
+
+/* More members than the caller's array: -ENOBUFS, never an overrun. A PID
+ * that has exited is simply not a member. */
+static void test_pids_overflow_and_gone(void **state)
+{
+	pid_t pids[1], a, b, gone;
+	size_t n = 0;
+	int status;
+
+	(void)state;
+	NEED_CGROUP();
+	assert_int_equal(chaos_cg_run_create(&env, &cur_run), 0);
+	a = sleeper();
+	b = sleeper();
+	assert_int_equal(chaos_cg_attach(cur_run, a), 0);
+	assert_int_equal(chaos_cg_attach(cur_run, b), 0);
+	assert_int_equal(chaos_cg_pids(cur_run, pids, 1, &n), -ENOBUFS);
+	assert_non_null(strstr(chaos_cg_last_error(), "more than 1 processes"));
+
+	gone = fork();
+	assert_true(gone >= 0);
+	if (gone == 0)
+		tu_child_exit(0);
+	assert_int_equal(tu_wait_status(gone, 5000, &status), 0);
+	assert_int_equal(chaos_cg_contains(cur_run, gone), 0);
+	assert_int_equal(chaos_cg_contains(cur_run, a), 1);
+	assert_int_equal(chaos_cg_contains(cur_run, getpid()), 0);
+}
+
+/* cg__kill_member signals only a process inside the named cgroup: one
+ * outside it (here: a sleeper in our own cgroup) is left alone (0), a
+ * member is killed (1), and a gone PID is not an error (0). */
+static void test_kill_member(void **state)
+{
+	pid_t outside, inside, gone;
+	int status;
+
+	(void)state;
+	NEED_CGROUP();
+	assert_int_equal(chaos_cg_run_create(&env, &cur_run), 0);
+	outside = sleeper();
+	inside = sleeper();
+	assert_int_equal(chaos_cg_attach(cur_run, inside), 0);
+	assert_int_equal(cg__kill_member(outside, env.version == CHAOS_CG_V1 ? "memory" : "",
+					 chaos_cg_name(cur_run)),
+			 0);
+	assert_int_equal(waitpid(outside, &status, WNOHANG), 0);
+
+	assert_int_equal(cg__kill_member(inside, env.version == CHAOS_CG_V1 ? "memory" : "",
+					 chaos_cg_name(cur_run)),
+			 1);
+	assert_int_equal(tu_wait_status(inside, 5000, &status), 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	kids[1] = 0;
+
+	gone = fork();
+	assert_true(gone >= 0);
+	if (gone == 0)
+		tu_child_exit(0);
+	assert_int_equal(tu_wait_status(gone, 5000, &status), 0);
+	assert_int_equal(cg__kill_member(gone, "memory", chaos_cg_name(cur_run)), 0);
+}
+
+/* A tree or a cgroup.procs that vanished meanwhile is empty, not an error. */
+static void test_vanished_dirs(void **state)
+{
+	char dir[4200];
+	unsigned removed = 0;
+	pid_t pids[4];
+	size_t n = 0;
+
+	(void)state;
+	NEED_CGROUP();
+	snprintf(dir, sizeof(dir), "%s/chaos.test-never-created", env.mem_dir);
+	assert_int_equal(cg__remove_tree("memory", env.mem_dir, dir, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(cg__collect_pids(dir, pids, 4, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+/* Without a usable cgroup nothing is created, and the reason is passed on. */
+static void test_no_usable_cgroup(void **state)
+{
+	struct chaos_cg_env none;
+	struct chaos_cg *r = (struct chaos_cg *)&none;
+	unsigned removed = 7;
+
+	(void)state;
+	memset(&none, 0, sizeof(none));
+	none.version = CHAOS_CG_NONE;
+	snprintf(none.why, sizeof(none.why), "memory controller not delegated");
+	assert_int_equal(chaos_cg_run_create(&none, &r), -ENODEV);
+	assert_null(r);
+	assert_string_equal(chaos_cg_last_error(), "no usable cgroup: memory controller not delegated");
+	assert_int_equal(chaos_cg_sweep_stale(&none, &removed), -ENODEV);
+	assert_int_equal(removed, 0);
+}
+
 /* Kill the processes in dir and remove it (deepest first). */
 static void cleanup_dir(const char *ctl, const char *dir)
 {
-	char mount[4096], path[4400];
+	char mount[4096];
 	pid_t pids[256];
 	size_t n = 0, i;
 	unsigned removed = 0;
@@ -523,8 +691,7 @@ static void cleanup_dir(const char *ctl, const char *dir)
 	if (cg__find_mount(ctl, mount, sizeof(mount)) < 0)
 		return;
 	print_message("cleanup: removing leftover %s\n", dir);
-	snprintf(path, sizeof(path), "%s/freezer.state", dir);
-	(void)cg__write_file(path, "THAWED");
+	(void)tu_write_file(dir, "freezer.state", "THAWED");
 	(void)cg__collect_pids(dir, pids, 256, &n);
 	for (i = 0; i < n; i++)
 		if (pids[i] != getpid())
@@ -532,18 +699,31 @@ static void cleanup_dir(const char *ctl, const char *dir)
 	cg__remove_tree(ctl ? ctl : "memory", mount, dir, &removed);
 }
 
-/* Remove anything of ours a failed test left behind, so that a failing run
- * still leaves no cgroup. */
+/* Kill and reap a test's sleepers, destroy its run, and remove anything of
+ * ours a failed test left behind, so that a failing run still leaves no
+ * process and no cgroup. */
 static int cleanup(void **state)
 {
 	const char *ctl[2] = {NULL, "freezer"};
 	const char *dirs[2] = {env.mem_dir, env.freezer_dir};
 	char prefix[64], path[4200];
 	struct dirent *de;
+	unsigned n = 0;
+	size_t i;
 	DIR *d;
 	int k;
 
 	(void)state;
+	for (i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
+		if (kids[i] > 0) {
+			kill(kids[i], SIGKILL);
+			(void)tu_wait_status(kids[i], 5000, &k);
+		}
+		kids[i] = 0;
+	}
+	if (cur_run)
+		chaos_cg_destroy(cur_run, &n);
+	cur_run = NULL;
 	if (!have_cg)
 		return 0;
 	ctl[0] = env.version == CHAOS_CG_V1 ? "memory" : NULL;
@@ -589,6 +769,12 @@ int main(void)
 	    cmocka_unit_test_teardown(test_kill_all_tree, cleanup),
 	    cmocka_unit_test_teardown(test_destroy_run_with_children, cleanup),
 	    cmocka_unit_test_teardown(test_sweep_stale, cleanup),
+	    cmocka_unit_test(test_lcg_errno),
+	    cmocka_unit_test(test_no_usable_cgroup),
+	    cmocka_unit_test_teardown(test_child_errors, cleanup),
+	    cmocka_unit_test_teardown(test_pids_overflow_and_gone, cleanup),
+	    cmocka_unit_test_teardown(test_kill_member, cleanup),
+	    cmocka_unit_test_teardown(test_vanished_dirs, cleanup),
 	    cmocka_unit_test(test_no_leftovers),
 	};
 

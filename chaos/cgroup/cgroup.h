@@ -1,8 +1,9 @@
 /* cgroup backends (v1 and v2) behind one small interface.
  *
  * Everything the controller does with cgroups goes through here; the
- * version-specific code lives in cgroup_v1.c and cgroup_v2.c, the common
- * part (detection, own-cgroup lookup, stale sweep) in cgroup.c. libcgroup is
+ * version-specific code lives in v1.c and v2.c behind one table of
+ * operations (backend.h), what both share in common.c, and this API with
+ * detection and the stale sweep in cgroup.c. libcgroup is
  * used for creating, attaching and deleting; files it has no API for
  * (memory.events, memory.oom_control, cgroup.event_control, cgroup.kill,
  * freezer.state) are read and written directly.

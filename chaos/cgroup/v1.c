@@ -1,5 +1,8 @@
 /* cgroup v1 backend: memory hierarchy for limits and OOM counters, an
- * optional freezer hierarchy for killing a whole run without races. */
+ * optional freezer hierarchy for killing a whole run without races. A run's
+ * freezer cgroup is its "twin": same leaf name below our own freezer
+ * cgroup, created, attached, swept and removed together with it. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,11 +10,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include <dirent.h>
 
-#include "cgroup/internal.h"
+#include "cgroup/backend.h"
+#include "cgroup/common.h"
+#include "sys/file.h"
 
-int cg__v1_detect(struct chaos_cg_env *env, const char *proc_cgroup)
+static int v1_detect(struct chaos_cg_env *env, const char *proc_cgroup)
 {
 	char rel[4096], mount[4096], frel[4096], fmount[4096], path[4096 + 64];
 	int ret;
@@ -52,7 +56,10 @@ int cg__v1_detect(struct chaos_cg_env *env, const char *proc_cgroup)
 	return 0;
 }
 
-int cg__v1_freezer_for(const struct chaos_cg_env *env, struct chaos_cg *run, const char *leaf,
+/* Fill run->frz_dir/frz_name for run leaf below our own freezer cgroup
+ * (nothing if env has no usable freezer). With must_exist, leave them empty
+ * when that directory does not exist. */
+static int freezer_for(const struct chaos_cg_env *env, struct chaos_cg *run, const char *leaf,
 		       int must_exist)
 {
 	char fmount[4096];
@@ -80,7 +87,7 @@ int cg__v1_freezer_for(const struct chaos_cg_env *env, struct chaos_cg *run, con
 	return 0;
 }
 
-int cg__v1_run_create(const struct chaos_cg_env *env, struct chaos_cg *run)
+static int v1_run_create(const struct chaos_cg_env *env, struct chaos_cg *run)
 {
 	const char *leaf = strrchr(run->dir, '/') + 1;
 	char fmount[4096];
@@ -90,7 +97,7 @@ int cg__v1_run_create(const struct chaos_cg_env *env, struct chaos_cg *run)
 	ret = cg__lcg_create("memory", run->name, run->dir);
 	if (ret < 0)
 		return ret;
-	ret = cg__v1_freezer_for(env, run, leaf, 0);
+	ret = freezer_for(env, run, leaf, 0);
 	if (ret < 0 || !run->frz_dir[0])
 		goto out;
 	ret = cg__lcg_create("freezer", run->frz_name, run->frz_dir);
@@ -103,24 +110,18 @@ out:
 	return ret;
 }
 
-int cg__v1_child_create(struct chaos_cg *child)
+/* The existing twin of a run found by the stale sweep. */
+static int v1_run_adopt(const struct chaos_cg_env *env, struct chaos_cg *run)
+{
+	return freezer_for(env, run, strrchr(run->dir, '/') + 1, 1);
+}
+
+static int v1_child_create(struct chaos_cg *child)
 {
 	return cg__lcg_create("memory", child->name, child->dir);
 }
 
-static int write_knob(const struct chaos_cg *cg, const char *knob, const char *val)
-{
-	char path[4096 + 64];
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", cg->dir, knob);
-	ret = cg__write_file(path, val);
-	if (ret < 0)
-		cg__fail(ret, "%s: cannot write '%s': %s", path, val, strerror(-ret));
-	return ret;
-}
-
-int cg__v1_set_limit(struct chaos_cg *cg, uint64_t limit)
+static int v1_set_limit(struct chaos_cg *cg, uint64_t limit)
 {
 	char val[32];
 	int ret;
@@ -129,52 +130,38 @@ int cg__v1_set_limit(struct chaos_cg *cg, uint64_t limit)
 	 * cgroup_modify_cgroup(): the kernel insists on memsw >= limit at
 	 * every moment, so the order of the two writes depends on whether the
 	 * limit goes up or down, and we want the errno of the exact file. */
-	if (limit)
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)limit);
-	else
-		snprintf(val, sizeof(val), "-1");
-	ret = write_knob(cg, "memory.limit_in_bytes", val);
+	cg__limit_text(limit, "-1", val, sizeof(val));
+	ret = cg__write_knob(cg->dir, "memory.limit_in_bytes", val);
 	if (ret == -EINVAL && cg->has_memsw) {
 		/* Raising the limit above the current memsw: raise memsw
 		 * first, then retry. */
-		ret = write_knob(cg, "memory.memsw.limit_in_bytes", val);
+		ret = cg__write_knob(cg->dir, "memory.memsw.limit_in_bytes", val);
 		if (ret == 0)
-			ret = write_knob(cg, "memory.limit_in_bytes", val);
+			ret = cg__write_knob(cg->dir, "memory.limit_in_bytes", val);
 	}
 	if (ret < 0)
 		return ret;
 	/* memsw == limit: no swap on top of the limit. */
 	if (cg->has_memsw)
-		ret = write_knob(cg, "memory.memsw.limit_in_bytes", val);
+		ret = cg__write_knob(cg->dir, "memory.memsw.limit_in_bytes", val);
 	return ret;
 }
 
-int cg__v1_attach(struct chaos_cg *cg, pid_t pid)
+static int v1_attach(struct chaos_cg *cg, pid_t pid)
 {
-	char path[4096 + 64], val[32];
 	int ret;
 
-	ret = cg__lcg_attach("memory", cg->name, pid);
-	if (ret < 0)
-		return ret;
 	/* libcgroup 2.0.2 attaches through the v1 "tasks" file, which moves
 	 * only the one thread; cgroup.procs moves the whole thread group. */
-	snprintf(val, sizeof(val), "%d", (int)pid);
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir);
-	ret = cg__write_file(path, val);
-	if (ret < 0)
-		return cg__fail(ret, "%s: cannot write pid %d: %s", path, (int)pid, strerror(-ret));
-	if (cg->frz_dir[0]) {
+	ret = cg__lcg_attach("memory", cg->name, pid);
+	if (ret == 0)
+		ret = cg__write_pid(cg->dir, pid);
+	if (ret == 0 && cg->frz_dir[0]) {
 		ret = cg__lcg_attach("freezer", cg->frz_name, pid);
-		if (ret < 0)
-			return ret;
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->frz_dir);
-		ret = cg__write_file(path, val);
-		if (ret < 0)
-			return cg__fail(ret, "%s: cannot write pid %d: %s", path, (int)pid,
-					strerror(-ret));
+		if (ret == 0)
+			ret = cg__write_pid(cg->frz_dir, pid);
 	}
-	return 0;
+	return ret;
 }
 
 /* Parse the oom_kill counter out of a memory.oom_control text. */
@@ -202,13 +189,13 @@ static int oom_sum(const char *dir, uint64_t *count, int depth)
 
 	if (depth > CG__MAX_DEPTH)
 		return cg__fail(ELOOP, "%s: cgroup tree deeper than %d", dir, CG__MAX_DEPTH);
-	snprintf(path, sizeof(path), "%s/memory.oom_control", dir);
-	ret = cg__read_file(path, text, sizeof(text));
+	ret = cg__read_knob(dir, "memory.oom_control", text, sizeof(text));
 	if (ret < 0)
-		return cg__fail(ret, "%s: %s", path, strerror(-ret));
+		return ret;
 	ret = parse_oom_kill(text, &v);
 	if (ret < 0)
-		return cg__fail(ret, "%s: no oom_kill counter (kernel too old)", path);
+		return cg__fail(ret, "%s/memory.oom_control: no oom_kill counter (kernel too old)",
+				dir);
 	*count += v;
 	d = opendir(dir);
 	if (!d)
@@ -225,7 +212,7 @@ static int oom_sum(const char *dir, uint64_t *count, int depth)
 	return ret;
 }
 
-int cg__v1_oom_kills(struct chaos_cg *cg, uint64_t *count)
+static int v1_oom_kills(struct chaos_cg *cg, uint64_t *count)
 {
 	/* v1 counts an OOM kill only in the cgroup whose limit was hit (no
 	 * propagation to ancestors, unlike v2's memory.events), so sum the
@@ -234,7 +221,7 @@ int cg__v1_oom_kills(struct chaos_cg *cg, uint64_t *count)
 	return oom_sum(cg->dir, count, 0);
 }
 
-int cg__v1_oom_fd(struct chaos_cg *cg)
+static int v1_oom_fd(struct chaos_cg *cg)
 {
 	char path[4096 + 64], val[64];
 	int efd = -1, cfd = -1, ret;
@@ -252,7 +239,7 @@ int cg__v1_oom_fd(struct chaos_cg *cg)
 	}
 	snprintf(val, sizeof(val), "%d %d", efd, cfd);
 	snprintf(path, sizeof(path), "%s/cgroup.event_control", cg->dir);
-	ret = cg__write_file(path, val);
+	ret = chaos_write_small(path, val);
 	if (ret < 0) {
 		cg__fail(ret, "%s: cannot register '%s': %s", path, val, strerror(-ret));
 		goto out;
@@ -269,25 +256,27 @@ out:
 	return ret;
 }
 
-void cg__v1_oom_ack(struct chaos_cg *cg)
+static void v1_oom_ack(struct chaos_cg *cg)
 {
 	uint64_t v;
+	int i;
 
-	/* Non-blocking eventfd: one read resets the counter. */
-	while (read(cg->oom_fd, &v, sizeof(v)) < 0 && errno == EINTR)
-		;
+	/* Non-blocking eventfd: one read resets the counter. EINTR retries
+	 * are capped like every other loop here. */
+	for (i = 0; i < 64; i++)
+		if (read(cg->oom_fd, &v, sizeof(v)) >= 0 || errno != EINTR)
+			break;
 }
 
-int cg__v1_freeze(struct chaos_cg *cg, int frozen)
+/* Freeze (frozen = 1; waits bounded for FROZEN) or thaw cg's freezer twin. */
+static int freeze(struct chaos_cg *cg, int frozen)
 {
 	char path[4096 + 64], state[64];
 	int64_t deadline;
 	int ret;
 
-	if (!cg->frz_dir[0])
-		return 0;
 	snprintf(path, sizeof(path), "%s/freezer.state", cg->frz_dir);
-	ret = cg__write_file(path, frozen ? "FROZEN" : "THAWED");
+	ret = chaos_write_small(path, frozen ? "FROZEN" : "THAWED");
 	if (ret == -ENOENT)
 		return 0; /* Removed meanwhile: nothing left to freeze. */
 	if (ret < 0)
@@ -300,19 +289,21 @@ int cg__v1_freeze(struct chaos_cg *cg, int frozen)
 	 * on anyway: SIGKILL still reaches a freezing task. */
 	deadline = cg__now_ms() + CG__FREEZE_WAIT_MS;
 	do {
-		if (cg__read_file(path, state, sizeof(state)) < 0 || !strncmp(state, "FROZEN", 6))
+		if (chaos_read_small(path, state, sizeof(state)) < 0 ||
+		    !strncmp(state, "FROZEN", 6))
 			return 0;
-		cg__sleep_ms(2);
+		cg__sleep_until(2, deadline);
 	} while (cg__now_ms() < deadline);
 	return 0;
 }
 
-int cg__v1_kill_all(struct chaos_cg *cg, unsigned *killed)
+static int v1_kill_all(struct chaos_cg *cg, unsigned *killed)
 {
-	return cg__kill_tree(cg, killed);
+	/* Without a freezer twin, rounds of read-procs/kill instead. */
+	return cg__kill_tree(cg, "memory", cg->frz_dir[0] ? freeze : NULL, killed);
 }
 
-int cg__v1_remove(struct chaos_cg *cg, unsigned *removed)
+static int v1_remove(struct chaos_cg *cg, unsigned *removed)
 {
 	char fmount[4096];
 	unsigned fr = 0;
@@ -331,3 +322,66 @@ int cg__v1_remove(struct chaos_cg *cg, unsigned *removed)
 	}
 	return ret;
 }
+
+/* The stale sweep's second pass: a freezer twin can outlive its memory
+ * cgroup if the owner died between removing the two. */
+struct twin_sweep {
+	const struct chaos_cg_env *env;
+	int ret;
+};
+
+static void sweep_twin(const char *leaf, void *arg)
+{
+	struct twin_sweep *s = arg;
+	struct chaos_cg *h;
+	unsigned n = 0;
+	int ret, r;
+
+	h = cg__alloc();
+	if (!h) {
+		ret = cg__fail(ENOMEM, "out of memory");
+		goto out;
+	}
+	h->ops = &cg__v1_ops;
+	h->is_run = 1;
+	/* An empty memory dir makes kill and remove work on the twin only. */
+	ret = freezer_for(s->env, h, leaf, 1);
+	if (ret == 0 && h->frz_dir[0]) {
+		ret = v1_kill_all(h, &n);
+		r = v1_remove(h, &n);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	cg__free(h);
+out:
+	if (ret < 0 && s->ret == 0)
+		s->ret = ret;
+}
+
+static int v1_sweep_extra(const struct chaos_cg_env *env)
+{
+	struct twin_sweep s = {env, 0};
+
+	/* An unreadable freezer directory leaves nothing to sweep. */
+	if (env->freezer_dir[0])
+		(void)cg__each_stale(env->freezer_dir, sweep_twin, &s);
+	return s.ret;
+}
+
+const struct cg__ops cg__v1_ops = {
+    .proc_ctl = "memory",
+    .mount_ctl = "memory",
+    .mount_what = "memory cgroup",
+    .detect = v1_detect,
+    .run_create = v1_run_create,
+    .run_adopt = v1_run_adopt,
+    .child_create = v1_child_create,
+    .set_limit = v1_set_limit,
+    .attach = v1_attach,
+    .oom_kills = v1_oom_kills,
+    .oom_fd = v1_oom_fd,
+    .oom_ack = v1_oom_ack,
+    .kill_all = v1_kill_all,
+    .remove = v1_remove,
+    .sweep_extra = v1_sweep_extra,
+};

@@ -9,7 +9,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "cgroup/internal.h"
+#include "cgroup/backend.h"
+#include "cgroup/common.h"
+#include "sys/file.h"
 
 /* Does a space-separated controller list hold the word ctl? */
 static int has_word(const char *list, const char *ctl)
@@ -25,7 +27,20 @@ static int has_word(const char *list, const char *ctl)
 	return 0;
 }
 
-int cg__v2_detect(struct chaos_cg_env *env, const char *proc_cgroup)
+/* Make sure dir delegates the memory controller to its children (writes
+ * "+memory" to cgroup.subtree_control unless it is there already). */
+static int enable_memory(const char *dir)
+{
+	char text[1024];
+	int ret;
+
+	ret = cg__read_knob(dir, "cgroup.subtree_control", text, sizeof(text));
+	if (ret >= 0 && !has_word(text, "memory"))
+		ret = cg__write_knob(dir, "cgroup.subtree_control", "+memory");
+	return ret < 0 ? ret : 0;
+}
+
+static int v2_detect(struct chaos_cg_env *env, const char *proc_cgroup)
 {
 	char rel[4096], mount[4096], path[4096 + 64], text[1024];
 	int ret;
@@ -46,7 +61,7 @@ int cg__v2_detect(struct chaos_cg_env *env, const char *proc_cgroup)
 		return -ENAMETOOLONG;
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", env->mem_dir);
-	ret = cg__read_file(path, text, sizeof(text));
+	ret = (int)chaos_read_small(path, text, sizeof(text));
 	if (ret < 0 || !has_word(text, "memory")) {
 		cg__why(env, "%s: %s", path, ret < 0 ? strerror(-ret) : "no memory controller");
 		return ret < 0 ? ret : -ENODEV;
@@ -61,9 +76,7 @@ int cg__v2_detect(struct chaos_cg_env *env, const char *proc_cgroup)
 	 * (no internal processes rule: EBUSY); moving the caller somewhere
 	 * else behind its back would surprise it, so report instead. */
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", env->mem_dir);
-	ret = cg__read_file(path, text, sizeof(text));
-	if (ret == 0 && !has_word(text, "memory"))
-		ret = cg__write_file(path, "+memory");
+	ret = enable_memory(env->mem_dir);
 	if (ret < 0) {
 		if (ret == -EBUSY)
 			cg__why(env,
@@ -82,21 +95,9 @@ int cg__v2_detect(struct chaos_cg_env *env, const char *proc_cgroup)
 	return 0;
 }
 
-static int write_knob(const char *dir, const char *knob, const char *val)
+static int v2_run_create(const struct chaos_cg_env *env, struct chaos_cg *run)
 {
-	char path[4096 + 64];
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, knob);
-	ret = cg__write_file(path, val);
-	if (ret < 0)
-		cg__fail(ret, "%s: cannot write '%s': %s", path, val, strerror(-ret));
-	return ret;
-}
-
-int cg__v2_run_create(const struct chaos_cg_env *env, struct chaos_cg *run)
-{
-	char name[4096 + 8], text[1024], path[4096 + 64];
+	char name[4096 + 8], path[4096 + 64];
 	unsigned removed = 0;
 	int ret;
 
@@ -118,12 +119,7 @@ int cg__v2_run_create(const struct chaos_cg_env *env, struct chaos_cg *run)
 	/* libcgroup 2.0.2 enables the controller in the parent's
 	 * subtree_control when creating the child; make sure, as the
 	 * per-worker limits depend on it. */
-	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", run->dir);
-	ret = cg__read_file(path, text, sizeof(text));
-	if (ret == 0 && !has_word(text, "memory"))
-		ret = write_knob(run->dir, "cgroup.subtree_control", "+memory");
-	else if (ret < 0)
-		cg__fail(ret, "%s: %s", path, strerror(-ret));
+	ret = enable_memory(run->dir);
 	if (ret < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/memory.swap.max", run->dir);
@@ -134,35 +130,31 @@ out:
 	return ret;
 }
 
-int cg__v2_child_create(struct chaos_cg *child)
+static int v2_child_create(struct chaos_cg *child)
 {
 	/* memory.oom.group stays 0: an OOM kill takes one worker, which is
 	 * exactly the event the pool under test must survive. */
 	return cg__lcg_create("memory", child->name, child->dir);
 }
 
-int cg__v2_set_limit(struct chaos_cg *cg, uint64_t limit)
+static int v2_set_limit(struct chaos_cg *cg, uint64_t limit)
 {
 	char val[32], path[4096 + 64];
 	int ret;
 
-	if (limit)
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)limit);
-	else
-		snprintf(val, sizeof(val), "max");
-	ret = write_knob(cg->dir, "memory.max", val);
+	cg__limit_text(limit, "max", val, sizeof(val));
+	ret = cg__write_knob(cg->dir, "memory.max", val);
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "%s/memory.swap.max", cg->dir);
 	if (access(path, F_OK) == 0)
-		ret = write_knob(cg->dir, "memory.swap.max", limit ? "0" : "max");
+		ret = cg__write_knob(cg->dir, "memory.swap.max", limit ? "0" : "max");
 	return ret;
 }
 
-int cg__v2_attach(struct chaos_cg *cg, pid_t pid)
+static int v2_attach(struct chaos_cg *cg, pid_t pid)
 {
-	char name[4096 + 8], path[4096 + 64], val[32];
-	const char *dir = cg->is_run ? cg->main_dir : cg->dir;
+	char name[4096 + 8];
 	int ret;
 
 	snprintf(name, sizeof(name), "%s%s", cg->name, cg->is_run ? "/main" : "");
@@ -172,24 +164,18 @@ int cg__v2_attach(struct chaos_cg *cg, pid_t pid)
 	/* libcgroup 2.0.2 builds the v2 cgroup.procs path from its mount
 	 * table, which misses a cgroup2 mounted after cgroup_init() or at a
 	 * non-standard place; the kernel interface is one write. */
-	snprintf(val, sizeof(val), "%d", (int)pid);
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	ret = cg__write_file(path, val);
-	if (ret < 0)
-		return cg__fail(ret, "%s: cannot write pid %d: %s", path, (int)pid, strerror(-ret));
-	return 0;
+	return cg__write_pid(cg->is_run ? cg->main_dir : cg->dir, pid);
 }
 
-int cg__v2_oom_kills(struct chaos_cg *cg, uint64_t *count)
+static int v2_oom_kills(struct chaos_cg *cg, uint64_t *count)
 {
-	char path[4096 + 64], text[1024];
+	char text[1024];
 	const char *p;
 	int ret;
 
-	snprintf(path, sizeof(path), "%s/memory.events", cg->dir);
-	ret = cg__read_file(path, text, sizeof(text));
+	ret = cg__read_knob(cg->dir, "memory.events", text, sizeof(text));
 	if (ret < 0)
-		return cg__fail(ret, "%s: %s", path, strerror(-ret));
+		return ret;
 	/* "oom_kill N" is a whole line; "oom_group_kill" must not match. */
 	for (p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		if (!strncmp(p, "oom_kill ", 9)) {
@@ -197,10 +183,10 @@ int cg__v2_oom_kills(struct chaos_cg *cg, uint64_t *count)
 			return 0;
 		}
 	}
-	return cg__fail(ENOENT, "%s: no oom_kill counter (kernel too old)", path);
+	return cg__fail(ENOENT, "%s/memory.events: no oom_kill counter (kernel too old)", cg->dir);
 }
 
-int cg__v2_oom_fd(struct chaos_cg *cg)
+static int v2_oom_fd(struct chaos_cg *cg)
 {
 	char path[4096 + 64];
 	int fd, ret;
@@ -219,7 +205,7 @@ int cg__v2_oom_fd(struct chaos_cg *cg)
 	return fd;
 }
 
-void cg__v2_oom_ack(struct chaos_cg *cg)
+static void v2_oom_ack(struct chaos_cg *cg)
 {
 	char buf[4096];
 	int i;
@@ -235,7 +221,7 @@ void cg__v2_oom_ack(struct chaos_cg *cg)
 	}
 }
 
-int cg__v2_kill_all(struct chaos_cg *cg, unsigned *killed)
+static int v2_kill_all(struct chaos_cg *cg, unsigned *killed)
 {
 	char path[4096 + 64];
 	pid_t pids[1024];
@@ -244,7 +230,7 @@ int cg__v2_kill_all(struct chaos_cg *cg, unsigned *killed)
 
 	snprintf(path, sizeof(path), "%s/cgroup.kill", cg->dir);
 	if (access(path, F_OK) != 0)
-		return cg__kill_tree(cg, killed); /* before Linux 5.14 */
+		return cg__kill_tree(cg, "", NULL, killed); /* before Linux 5.14 */
 	/* Count first (for the report), then kill atomically: cgroup.kill
 	 * also catches processes forked after the count. */
 	ret = cg__collect_pids(cg->dir, pids, 1024, &n);
@@ -252,18 +238,36 @@ int cg__v2_kill_all(struct chaos_cg *cg, unsigned *killed)
 		return ret;
 	if (n == 0)
 		return 0;
-	ret = cg__write_file(path, "1");
+	ret = chaos_write_small(path, "1");
 	if (ret == -ENOENT)
 		return 0;
 	if (ret < 0)
 		return cg__fail(ret, "%s: cannot write 1: %s", path, strerror(-ret));
 	*killed += (unsigned)n;
-	return cg__wait_empty(cg, CG__EMPTY_WAIT_MS);
+	return cg__wait_empty(cg, cg__now_ms() + CG__EMPTY_WAIT_MS);
 }
 
-int cg__v2_remove(struct chaos_cg *cg, unsigned *removed)
+static int v2_remove(struct chaos_cg *cg, unsigned *removed)
 {
 	/* Deepest first: libcgroup 2.0.2 cannot delete a v2 cgroup that
 	 * still has children. */
 	return cg__remove_tree("memory", cg->mount, cg->dir, removed);
 }
+
+const struct cg__ops cg__v2_ops = {
+    .proc_ctl = "",
+    .mount_ctl = NULL,
+    .mount_what = "cgroup2",
+    .detect = v2_detect,
+    .run_create = v2_run_create,
+    .run_adopt = NULL,
+    .child_create = v2_child_create,
+    .set_limit = v2_set_limit,
+    .attach = v2_attach,
+    .oom_kills = v2_oom_kills,
+    .oom_fd = v2_oom_fd,
+    .oom_ack = v2_oom_ack,
+    .kill_all = v2_kill_all,
+    .remove = v2_remove,
+    .sweep_extra = NULL,
+};

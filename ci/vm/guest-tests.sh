@@ -37,6 +37,10 @@ check() {
 # leftovers.
 run 90 /opt/chaos/tests/test_cgroup
 
+# What only the v2 backend does: the run's "main" leaf, cgroup.kill,
+# memory.max and memory.swap.max.
+run 60 /opt/chaos/tests/test_cgroup_v2
+
 # The controller end to end against the ctl_pool helper. The benchmarks
 # time a CPU-bound loop, which under software emulation takes minutes and
 # measures the emulator, so they are skipped here (they run on the host).

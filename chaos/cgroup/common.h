@@ -1,7 +1,10 @@
-/* Internal pieces shared by cgroup.c, cgroup_v1.c and cgroup_v2.c, and the
- * small parsers the tests drive directly. Not part of the public API. */
-#ifndef CHAOS_CGROUP_INTERNAL_H
-#define CHAOS_CGROUP_INTERNAL_H
+/* What the cgroup backends share: the handle, the bounds on every wait, and
+ * the helpers of common.c (errors, /proc/<pid>/cgroup parsing, libcgroup
+ * glue, tree removal, pid collection, killing by pidfd). common.c knows
+ * nothing of either backend; v1.c and v2.c build on it, cgroup.c dispatches
+ * to them (see backend.h). Not part of the public API. */
+#ifndef CHAOS_CGROUP_COMMON_H
+#define CHAOS_CGROUP_COMMON_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,8 +20,10 @@
 #define CG__MAX_DEPTH 16	/* nesting we are willing to walk */
 #define CG__MAX_PIDS 65536	/* processes we look at in one cgroup tree */
 
+struct cg__ops;
+
 struct chaos_cg {
-	enum chaos_cg_version version;
+	const struct cg__ops *ops; /* the backend (backend.h); common.c never uses it */
 	int is_run;
 	char name[4096];     /* relative to the memory hierarchy root */
 	char dir[4096];	     /* absolute directory */
@@ -35,11 +40,23 @@ struct chaos_cg {
 	struct chaos_cg *next; /* sibling in run->kids */
 };
 
+/* A zeroed handle with both descriptors at -1, or NULL; and its release
+ * (closes the descriptors). */
+struct chaos_cg *cg__alloc(void);
+void cg__free(struct chaos_cg *cg);
+
 /* Set the module's last error (printf format) and return -err. */
 int cg__fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Set env->why (printf format), truncating long paths. */
 void cg__why(struct chaos_cg_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Monotonic milliseconds, the clock of every deadline here. */
+int64_t cg__now_ms(void);
+
+/* Sleep ms milliseconds, but never past deadline (cg__now_ms() time);
+ * EINTR is retried against the same absolute wake-up time. */
+void cg__sleep_until(unsigned ms, int64_t deadline);
 
 /* Parse one line of /proc/<pid>/cgroup. For want == "memory" a v1 line
  * "N:ctl,ctl:/path" whose controller list holds "memory" matches; for
@@ -58,15 +75,33 @@ int cg__proc_cgroup_path(pid_t pid, const char *want, char *out, size_t outsz);
 int cg__parse_run_name(const char *name, pid_t *pid, unsigned long long *starttime,
 		       unsigned long *seq);
 
-/* Starttime of a live process: 0, -ENOENT if it does not exist. */
-int cg__proc_starttime(pid_t pid, unsigned long long *starttime);
-
-/* Small file helpers: whole-file read (NUL-terminated) and write. */
-int cg__read_file(const char *path, char *buf, size_t bufsz);
-int cg__write_file(const char *path, const char *val);
+/* Call fn(leaf, arg) for every subdirectory leaf of dir that is a run
+ * cgroup of a dead controller (its pid gone or with another starttime).
+ * fn's results are the caller's (keep them in arg). Returns 0, or -errno
+ * when dir cannot be opened (no error text set: the caller decides). */
+int cg__each_stale(const char *dir, void (*fn)(const char *leaf, void *arg), void *arg);
 
 /* Is path (relative cgroup path) equal to or below base? */
 int cg__path_under(const char *path, const char *base);
+
+/* Find the mount point of a v1 hierarchy holding controller ctl, or of the
+ * cgroup2 hierarchy when ctl is NULL. */
+int cg__find_mount(const char *ctl, char *out, size_t outsz);
+
+/* Read dir/knob (NUL-terminated): the byte count, or -errno with the error
+ * text "<path>: <why>" set. */
+int cg__read_knob(const char *dir, const char *knob, char *buf, size_t bufsz);
+
+/* Write val to dir/knob: 0, or -errno with the error text naming the path
+ * and the value. */
+int cg__write_knob(const char *dir, const char *knob, const char *val);
+
+/* The text of a memory limit for a control file into buf: the number, or
+ * none (the file's word for "no limit") when limit is 0. */
+void cg__limit_text(uint64_t limit, const char *none, char *buf, size_t bufsz);
+
+/* Write pid to dir/cgroup.procs (moves the whole thread group). */
+int cg__write_pid(const char *dir, pid_t pid);
 
 /* libcgroup glue: init once, map a libcgroup return code to -errno. */
 int cg__lcg_init(void);
@@ -98,55 +133,17 @@ int cg__collect_pids(const char *dir, pid_t *pids, size_t max, size_t *n);
  * member, -errno on error. */
 int cg__kill_member(pid_t pid, const char *want, const char *rel);
 
-/* Sleep ms milliseconds (EINTR-safe). */
-void cg__sleep_ms(unsigned ms);
-int64_t cg__now_ms(void);
+/* Wait until cg's trees (its memory directory and its v1 freezer twin, if
+ * any) hold no process, at most until deadline (cg__now_ms() time). */
+int cg__wait_empty(struct chaos_cg *cg, int64_t deadline);
 
-/* Version-specific operations. */
-int cg__v1_run_create(const struct chaos_cg_env *env, struct chaos_cg *run);
-int cg__v1_child_create(struct chaos_cg *child);
-int cg__v1_set_limit(struct chaos_cg *cg, uint64_t limit);
-int cg__v1_attach(struct chaos_cg *cg, pid_t pid);
-int cg__v1_oom_kills(struct chaos_cg *cg, uint64_t *count);
-int cg__v1_oom_fd(struct chaos_cg *cg);
-void cg__v1_oom_ack(struct chaos_cg *cg);
-int cg__v1_kill_all(struct chaos_cg *cg, unsigned *killed);
-int cg__v1_remove(struct chaos_cg *cg, unsigned *removed);
+/* Freeze (frozen = 1) or thaw a cgroup's twin hierarchy; see cg__kill_tree. */
+typedef int cg__freeze_fn(struct chaos_cg *cg, int frozen);
 
-int cg__v2_run_create(const struct chaos_cg_env *env, struct chaos_cg *run);
-int cg__v2_child_create(struct chaos_cg *child);
-int cg__v2_set_limit(struct chaos_cg *cg, uint64_t limit);
-int cg__v2_attach(struct chaos_cg *cg, pid_t pid);
-int cg__v2_oom_kills(struct chaos_cg *cg, uint64_t *count);
-int cg__v2_oom_fd(struct chaos_cg *cg);
-void cg__v2_oom_ack(struct chaos_cg *cg);
-int cg__v2_kill_all(struct chaos_cg *cg, unsigned *killed);
-int cg__v2_remove(struct chaos_cg *cg, unsigned *removed);
-
-/* v1: fill run->frz_dir/frz_name for run leaf below our own freezer
- * cgroup (nothing if env has no usable freezer). With must_exist, leave them
- * empty when that directory does not exist. */
-int cg__v1_freezer_for(const struct chaos_cg_env *env, struct chaos_cg *run, const char *leaf,
-		       int must_exist);
-
-/* v1: freeze (frozen=1, waits bounded for FROZEN) or thaw cg's freezer
- * cgroup; a no-op without one. */
-int cg__v1_freeze(struct chaos_cg *cg, int frozen);
-
-/* Kill every process of cg's memory tree (and of its v1 freezer cgroup) by
- * pidfd in bounded rounds, freezing around each round when a freezer is
- * there, until the cgroups are empty. */
-int cg__kill_tree(struct chaos_cg *cg, unsigned *killed);
-
-/* Wait (bounded by CG__EMPTY_WAIT_MS) until cg's trees hold no process. */
-int cg__wait_empty(struct chaos_cg *cg, unsigned ms);
-
-/* Detection helpers for each version (fill env on success). */
-int cg__v1_detect(struct chaos_cg_env *env, const char *proc_cgroup);
-int cg__v2_detect(struct chaos_cg_env *env, const char *proc_cgroup);
-
-/* Find the mount point of a v1 hierarchy holding controller ctl, or of the
- * cgroup2 hierarchy when ctl is NULL. */
-int cg__find_mount(const char *ctl, char *out, size_t outsz);
+/* Kill every process of cg's memory tree (membership checked in hierarchy
+ * want, see cg__parse_cgroup_line) and of its freezer twin by pidfd, in
+ * bounded rounds, until the cgroups are empty. With freeze (not NULL) the
+ * tree is frozen around each round, so that nothing can fork meanwhile. */
+int cg__kill_tree(struct chaos_cg *cg, const char *want, cg__freeze_fn *freeze, unsigned *killed);
 
 #endif
