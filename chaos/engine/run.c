@@ -1604,62 +1604,72 @@ static void finish(struct run *R, enum chaos_run_verdict v, const char *reason)
 			   r->elapsed_ms);
 }
 
-int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
+/* A run with every descriptor closed, or NULL without memory. */
+static struct run *run_new(const struct chaos_run_opts *o, struct chaos_run_result *r)
 {
-	struct run *R = NULL;
-	const struct chaos_scenario *sc = o->sc;
-	char path[4200], **env = NULL;
-	struct chaos_spawn_opts so = {0};
-	unsigned swept = 0;
-	int ret = 0, errfd = -1, fd;
+	struct run *R = calloc(1, sizeof(*R));
 
-	memset(r, 0, sizeof(*r));
-	last_error[0] = '\0';
-	R = calloc(1, sizeof(*R));
-	if (!R) {
-		set_error("out of memory");
-		return -ENOMEM;
-	}
+	if (!R)
+		return NULL;
 	R->o = o;
-	R->sc = sc;
+	R->sc = o->sc;
 	R->r = r;
 	R->ep = R->lfd = R->out_file = -1;
 	R->target.pidfd = R->target.out_fd = -1;
 	R->stress.pidfd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &R->t0);
+	return R;
+}
+
+/* The output directory, the history and the run's tables. Nothing of the
+ * run exists yet when this fails, so there is nothing to tear down. */
+static int run_open(struct run *R)
+{
+	const struct chaos_run_opts *o = R->o;
+	struct chaos_run_result *r = R->r;
+	int ret;
 
 	ret = mkdir_p(o->outdir);
 	if (ret) {
 		set_error("cannot create %s: %s", o->outdir, strerror(-ret));
-		goto out;
+		return ret;
 	}
 	snprintf(r->history, sizeof(r->history), "%s/history.jsonl", o->outdir);
 	ret = chaos_hist_open(r->history, &R->t0, &R->h);
 	if (ret) {
 		set_error("cannot write %s: %s", r->history, strerror(-ret));
-		goto out;
+		return ret;
 	}
-	R->attempts = calloc(sc->ntasks + 1, sizeof(*R->attempts));
-	R->open_ = calloc(sc->ntasks + 1, 1);
+	R->attempts = calloc(R->sc->ntasks + 1, sizeof(*R->attempts));
+	R->open_ = calloc(R->sc->ntasks + 1, 1);
 	R->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!R->attempts || !R->open_ || R->ep < 0) {
 		ret = R->ep < 0 ? -errno : -ENOMEM;
 		set_error("cannot set up the run: %s", strerror(-ret));
-		goto out;
 	}
+	return ret;
+}
 
-	/* 1. The environment: stale runs of a killed controller go first. */
+/* The environment: stale runs of a killed controller go first, then the
+ * task spec file and the run cgroup; the `run` event says what was found. */
+static int run_environment(struct run *R)
+{
+	const struct chaos_scenario *sc = R->sc;
+	char path[4200];
+	unsigned swept = 0;
+	int ret;
+
 	if (chaos_cg_detect(&R->env) == 0 && R->env.version != CHAOS_CG_NONE) {
 		if (chaos_cg_sweep_stale(&R->env, &swept) == 0 && swept)
 			vlog(R, "removed %u stale run cgroup(s)", swept);
 	} else {
 		R->env.version = CHAOS_CG_NONE;
 	}
-	snprintf(path, sizeof(path), "%s/tasks.txt", o->outdir);
+	snprintf(path, sizeof(path), "%s/tasks.txt", R->o->outdir);
 	ret = chaos_scenario_write_tasks(sc, path);
 	if (ret) {
 		set_error("cannot write %s: %s", path, strerror(-ret));
-		goto out;
+		return ret;
 	}
 	if (R->env.version != CHAOS_CG_NONE) {
 		ret = chaos_cg_run_create(&R->env, &R->cg);
@@ -1674,8 +1684,8 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 	}
 	chaos_hist_run(R->h, &(struct chaos_hist_run){
 				     .name = sc->name,
-				     .target = o->target_name,
-				     .argv = o->argv,
+				     .target = R->o->target_name,
+				     .argv = R->o->argv,
 				     .backend = R->env.version == CHAOS_CG_V2   ? "v2"
 						: R->env.version == CHAOS_CG_V1 ? "v1"
 										: "none",
@@ -1689,28 +1699,40 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 				     .retries = sc->retries,
 				     .policy = sc->policy,
 			     });
-	if (!R->cg) {
-		char msg[400];
+	return 0;
+}
 
-		snprintf(msg, sizeof(msg), "no usable memory cgroup: %.300s",
-			 R->env.why[0] ? R->env.why : "unknown reason");
-		if (o->verbose)
-			fprintf(stderr, "chaos: %s; only kill faults can run\n", msg);
-		event_error(R, 0, "%s", msg);
-		if (needs_memcg(sc)) {
-			snprintf(r->reason, sizeof(r->reason),
-				 "scenario needs memory limits, but %s", msg);
-			teardown(R);
-			finish(R, CHAOS_RUN_SKIPPED, r->reason);
-			ret = 0;
-			goto out;
-		}
-	}
-	if (R->cg && sc->mem_mode == CHAOS_MEM_WHOLE_RUN) {
-		ret = chaos_cg_set_limit(R->cg, sc->mem_limit);
+/* Without a memory cgroup only kill faults can run: say so, and skip a
+ * scenario that needs memory limits. Returns 1 when the run was skipped
+ * (and is over), 0 when it goes on. */
+static int skip_without_memcg(struct run *R)
+{
+	char msg[400];
+
+	snprintf(msg, sizeof(msg), "no usable memory cgroup: %.300s",
+		 R->env.why[0] ? R->env.why : "unknown reason");
+	if (R->o->verbose)
+		fprintf(stderr, "chaos: %s; only kill faults can run\n", msg);
+	event_error(R, 0, "%s", msg);
+	if (!needs_memcg(R->sc))
+		return 0;
+	snprintf(R->r->reason, sizeof(R->r->reason), "scenario needs memory limits, but %s", msg);
+	teardown(R);
+	finish(R, CHAOS_RUN_SKIPPED, R->r->reason);
+	return 1;
+}
+
+/* The run's limits, OOM notifications, event socket, interrupt eventfd
+ * and fault schedule. */
+static int run_prepare(struct run *R)
+{
+	int ret, fd;
+
+	if (R->cg && R->sc->mem_mode == CHAOS_MEM_WHOLE_RUN) {
+		ret = chaos_cg_set_limit(R->cg, R->sc->mem_limit);
 		if (ret) {
 			set_error("cannot set the run memory limit: %s", chaos_cg_last_error());
-			goto fail_run;
+			return ret;
 		}
 	}
 	if (R->cg) {
@@ -1722,27 +1744,30 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 	}
 	ret = bind_events(R);
 	if (ret)
-		goto fail_run;
+		return ret;
 	ep_add(R, R->lfd, EP(K_LISTEN, 0));
 	fd = intr_setup();
 	if (fd < 0) {
-		ret = fd;
-		set_error("cannot create the interrupt eventfd: %s", strerror(-ret));
-		goto fail_run;
+		set_error("cannot create the interrupt eventfd: %s", strerror(-fd));
+		return fd;
 	}
 	ep_add(R, fd, EP(K_INTR, 0));
-	ret = chaos_fault_plan(sc, &R->plan, &R->nplan);
-	if (ret) {
+	ret = chaos_fault_plan(R->sc, &R->plan, &R->nplan);
+	if (ret)
 		set_error("cannot compute the fault schedule: %s", strerror(-ret));
-		goto fail_run;
-	}
+	return ret;
+}
 
-	/* 2. The target; not started at all if the run was already
-	 * interrupted while it was being set up. */
-	if (intr_flag) {
-		R->interrupted = 1;
-		goto interrupted;
-	}
+/* Start the target in the run cgroup, its stdout on a pipe, its stderr in
+ * stderr.txt. The environment and stderr.txt are the child's once it is
+ * spawned, so they are released here. */
+static int run_spawn(struct run *R)
+{
+	const struct chaos_run_opts *o = R->o;
+	struct chaos_spawn_opts so = {0};
+	char path[4200], **env;
+	int ret = 0, errfd;
+
 	snprintf(path, sizeof(path), "%s/tasks.txt", o->outdir);
 	env = build_env(R, path);
 	snprintf(path, sizeof(path), "%s/stderr.txt", o->outdir);
@@ -1752,7 +1777,7 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 	if (!env || errfd < 0) {
 		ret = env ? -errno : -ENOMEM;
 		set_error("cannot prepare the target: %s", strerror(-ret));
-		goto fail_run;
+		goto out;
 	}
 	chaos_linebuf_init(&R->outlb, CHAOS_OUTLINE_MAX);
 	so.argv = o->argv;
@@ -1766,35 +1791,48 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 		if (!last_error[0])
 			set_error("cannot run %s: %s", o->argv[0], strerror(-ret));
 		R->target.pidfd = -1;
-		goto fail_run;
+		goto out;
 	}
 	vlog(R, "target %s is pid %d", o->argv[0], (int)R->target.pid);
 	chaos_hist_spawn(R->h, R->target.pid);
 	ep_add(R, R->target.pidfd, EP(K_TARGET, 0));
 	ep_add(R, R->target.out_fd, EP(K_TARGET_OUT, 0));
+out:
+	free_env(env);
+	if (errfd >= 0)
+		close(errfd);
+	return ret;
+}
 
-	/* 3. The run. */
-	event_loop(R);
+/* The end of an interrupted run, started or not: diagnostics first, then
+ * everything is removed. */
+static void end_interrupted(struct run *R)
+{
+	vlog(R, "interrupted: tearing the run down");
+	capture_diag(R);
+	teardown(R);
+	snprintf(R->r->reason, sizeof(R->r->reason), "interrupted before the run ended");
+	finish(R, CHAOS_RUN_INTERRUPTED, R->r->reason);
+}
+
+/* After the loop: the verdict of the run from how it ended. */
+static void end_run(struct run *R)
+{
+	struct chaos_run_result *r = R->r;
+
 	if (R->interrupted) {
-interrupted:
-		vlog(R, "interrupted: tearing the run down");
-		capture_diag(R);
-		teardown(R);
-		snprintf(r->reason, sizeof(r->reason), "interrupted before the run ended");
-		finish(R, CHAOS_RUN_INTERRUPTED, r->reason);
-		ret = 0;
-		goto out;
+		end_interrupted(R);
+		return;
 	}
 	if (R->hang) {
-		vlog(R, "deadline of %u ms passed", sc->deadline_ms);
-		chaos_hist_deadline(R->h, sc->deadline_ms);
+		vlog(R, "deadline of %u ms passed", R->sc->deadline_ms);
+		chaos_hist_deadline(R->h, R->sc->deadline_ms);
 		capture_diag(R);
 		teardown(R);
 		snprintf(r->reason, sizeof(r->reason), "no end within the deadline of %u ms",
-			 sc->deadline_ms);
+			 R->sc->deadline_ms);
 		finish(R, CHAOS_RUN_HANG, r->reason);
-		ret = 0;
-		goto out;
+		return;
 	}
 	report_leftovers(R);
 	teardown(R);
@@ -1814,23 +1852,53 @@ interrupted:
 				 R->saw_unsupported ? " (it said unsupported)" : "");
 		finish(R, CHAOS_RUN_CRASHED, r->reason);
 	}
-	ret = 0;
-	goto out;
+}
 
-fail_run:
-	/* An internal error after the run began: still leave nothing behind,
-	 * and say so at the end of the history. */
+/* An internal error after the run began: still leave nothing behind, and
+ * say so at the end of the history. */
+static void end_failed(struct run *R)
+{
 	teardown(R);
-	snprintf(r->reason, sizeof(r->reason), "internal error: %.480s", last_error);
-	finish(R, CHAOS_RUN_CRASHED, r->reason);
+	snprintf(R->r->reason, sizeof(R->r->reason), "internal error: %.480s", last_error);
+	finish(R, CHAOS_RUN_CRASHED, R->r->reason);
+}
+
+int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
+{
+	struct run *R;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	last_error[0] = '\0';
+	R = run_new(o, r);
+	if (!R) {
+		set_error("out of memory");
+		return -ENOMEM;
+	}
+	ret = run_open(R);
 	if (ret == 0)
-		ret = -EIO;
+		ret = run_environment(R);
+	if (ret || (!R->cg && skip_without_memcg(R)))
+		goto out;
+	ret = run_prepare(R);
+	/* The target is not started at all if the run was interrupted while
+	 * it was being set up. */
+	if (ret == 0 && intr_flag) {
+		R->interrupted = 1;
+		end_interrupted(R);
+		goto out;
+	}
+	if (ret == 0)
+		ret = run_spawn(R);
+	if (ret) {
+		end_failed(R);
+		goto out;
+	}
+	event_loop(R);
+	end_run(R);
 out:
 	if (ret && R->cg)
 		teardown(R);
-	free_env(env);
-	if (errfd >= 0)
-		close(errfd);
 	free_run(R);
 	free(R);
 	return ret;
