@@ -232,9 +232,10 @@ static int documented(const struct doc_row *rows, size_t n, const char *ev,
 /* The schema's field of ev named field, or NULL. */
 static const struct chaos_hfield_spec *schema_field(const char *ev, const char *field)
 {
-	const struct chaos_hev_spec *spec = !strcmp(ev, "every event")
-						? &chaos_hist_common
-						: &chaos_hist_events[chaos_hev_lookup(ev) % CHAOS_HEV__COUNT];
+	const struct chaos_hev_spec *spec =
+	    !strcmp(ev, "every event")
+		? &chaos_hist_common
+		: &chaos_hist_events[chaos_hev_lookup(ev) % CHAOS_HEV__COUNT];
 
 	if (strcmp(ev, "every event") && chaos_hev_lookup(ev) == CHAOS_HEV__COUNT)
 		return NULL;
@@ -254,7 +255,8 @@ static void test_schema_matches_doc(void **state)
 	(void)state;
 	for (unsigned i = 0; i < chaos_hist_common.nfields; i++, k++) {
 		assert_true(documented(rows, n, "every event", &chaos_hist_common.fields[i]));
-		assert_string_equal(rows[k].field, chaos_hf_name(chaos_hist_common.fields[i].field));
+		assert_string_equal(rows[k].field,
+				    chaos_hf_name(chaos_hist_common.fields[i].field));
 	}
 	for (unsigned e = 0; e < CHAOS_HEV__COUNT; e++) {
 		const struct chaos_hev_spec *spec = &chaos_hist_events[e];
@@ -287,30 +289,47 @@ static void test_schema_matches_doc(void **state)
 static unsigned write_every_event(struct chaos_hist *h)
 {
 	char *argv[] = {"pool", "--x", NULL};
-	struct chaos_procinfo pi = {.pid = 12, .ppid = 11, .comm = "w\xff", .state = 'S',
-				    .wchan = "do_wait", .stack = NULL};
+	struct chaos_procinfo pi = {.pid = 12,
+				    .ppid = 11,
+				    .comm = "w\xff",
+				    .state = 'S',
+				    .wchan = "do_wait",
+				    .stack = NULL};
 	json_t *unfinished = json_pack("[i,i]", 3, 4);
 	unsigned n = 0;
 
-	n += !chaos_hist_run(h, &(struct chaos_hist_run){.name = "s", .target = NULL,
-							  .argv = argv, .backend = "v1",
-							  .cgroup = NULL, .mem_mode = "none",
-							  .deadline_ms = 1000, .policy = "skip"});
+	n += !chaos_hist_run(h, &(struct chaos_hist_run){.name = "s",
+							 .target = NULL,
+							 .argv = argv,
+							 .backend = "v1",
+							 .cgroup = NULL,
+							 .mem_mode = "none",
+							 .deadline_ms = 1000,
+							 .policy = "skip"});
 	n += !chaos_hist_spawn(h, 10);
 	n += !chaos_hist_worker(h, 12, 0, "/cg/w0", "kit");
 	n += !chaos_hist_start(h, 3, 1, 12);
 	n += !chaos_hist_end(h, 3, 1, 12, -9);
 	n += !chaos_hist_fail(h, 4, 1, 12, "bad\0text", 8);
-	n += !chaos_hist_fault(h, &(struct chaos_hist_fault){.kind = "at-time", .error = "no such worker",
-							     .task = -1});
-	n += !chaos_hist_fault(h, &(struct chaos_hist_fault){.kind = "on-start", .signal = "SIGKILL",
-							     .rule = "kit", .pid = 12, .task = 4,
+	n += !chaos_hist_fault(h, &(struct chaos_hist_fault){
+				      .kind = "at-time", .error = "no such worker", .task = -1});
+	n += !chaos_hist_fault(h, &(struct chaos_hist_fault){.kind = "on-start",
+							     .signal = "SIGKILL",
+							     .rule = "kit",
+							     .pid = 12,
+							     .task = 4,
 							     .ok = 1});
-	n += !chaos_hist_death(h, &(struct chaos_hist_death){.pid = 12, .task = 4, .attempt = 1,
-							     .how = "signal", .signal = "SIGKILL",
-							     .code = -1, .oom = 1, .oom_kill = 2});
-	n += !chaos_hist_death(h, &(struct chaos_hist_death){.pid = 13, .task = -1, .how = "unknown",
-							     .code = -1, .oom = -1, .oom_kill = -1});
+	n += !chaos_hist_death(h, &(struct chaos_hist_death){.pid = 12,
+							     .task = 4,
+							     .attempt = 1,
+							     .how = "signal",
+							     .signal = "SIGKILL",
+							     .code = -1,
+							     .oom = 1,
+							     .oom_kill = 2});
+	n += !chaos_hist_death(
+	    h, &(struct chaos_hist_death){
+		   .pid = 13, .task = -1, .how = "unknown", .code = -1, .oom = -1, .oom_kill = -1});
 	n += !chaos_hist_oom(h, "/cg/w0", 2);
 	n += !chaos_hist_event_error(h, "oops", 0);
 	n += !chaos_hist_outcome(h, "result 3 9", 10, 1);
@@ -364,11 +383,12 @@ static void test_typed_events_match_schema(void **state)
 		seen[e.ev]++;
 		got++;
 		spec = &chaos_hist_events[e.ev];
-		json_object_foreach(e.o, key, v) {
+		json_object_foreach(e.o, key, v)
+		{
 			(void)v;
 			if (i < 2) {
-				assert_string_equal(key, chaos_hf_name(chaos_hist_common.fields[i]
-										   .field));
+				assert_string_equal(
+				    key, chaos_hf_name(chaos_hist_common.fields[i].field));
 			} else {
 				while (i - 2 < spec->nfields &&
 				       strcmp(key, chaos_hf_name(spec->fields[i - 2].field)))
@@ -414,7 +434,8 @@ static void test_reader_tolerates(void **state)
 		   "[1]\n"
 		   "{\"t\":1,\"ev\":\"death\",\"pid\":7,\"how\":\"exit\"}\n"
 		   "{\"t\":2,\"ev\":\"mystery\"}\n"
-		   "{\"t\":3,\"ev\":\"teardown\",\"killed\":0,\"cgroups_removed\":0,\"ok\":true,\"error\":null}\n"
+		   "{\"t\":3,\"ev\":\"teardown\",\"killed\":0,\"cgroups_removed\":0,\"ok\":true,"
+		   "\"error\":null}\n"
 		   "{\"t\":4,\"ev\":\"end_r");
 	assert_int_equal(chaos_hread_open(path, &rd), 0);
 	assert_int_equal(chaos_hread_next(rd, &e), 1);

@@ -548,6 +548,32 @@ static const char *out_name(enum out_kind k)
 	return k == OUT_LOST ? "lost" : k == OUT_ERROR ? "error" : "result";
 }
 
+/* A result for task id whose last attempt a should have had none (it was
+ * killed, or meant to misbehave), or the wrong value: the check fails.
+ * Skip and retry judge a result alike. Returns 1 when it failed. */
+static int result_wrong(const struct hist *h, struct chaos_check *c, const char *name, uint32_t id,
+			uint32_t a, int bad)
+{
+	const struct task_sum *t = &h->t[id];
+	const struct chaos_task_spec *spec = &h->sc->tasks[id];
+
+	if (t->killed && t->killed_attempt >= a)
+		return fail_check(c,
+				  "%s: task %u has result %lld but its last attempt %u was killed",
+				  name, id, (long long)t->value, a),
+		       1;
+	if (bad)
+		return fail_check(c, "%s: task %u has result %lld but attempt %u was meant to %s",
+				  name, id, (long long)t->value, a,
+				  chaos_action_name(spec->action)),
+		       1;
+	if (t->value != spec->result)
+		return fail_check(c, "%s: task %u result %lld, expected %lld", name, id,
+				  (long long)t->value, (long long)spec->result),
+		       1;
+	return 0;
+}
+
 static void check_skip(const struct hist *h, struct chaos_check *c)
 {
 	const struct chaos_scenario *sc = h->sc;
@@ -562,26 +588,8 @@ static void check_skip(const struct hist *h, struct chaos_check *c)
 
 		switch (t->out) {
 		case OUT_RESULT:
-			if (t->killed && t->killed_attempt >= a) {
-				fail_check(c,
-					   "skip: task %u has result %lld but its last attempt %u "
-					   "was killed",
-					   id, (long long)t->value, a);
+			if (result_wrong(h, c, "skip", id, a, bad))
 				return;
-			}
-			if (bad) {
-				fail_check(
-				    c,
-				    "skip: task %u has result %lld but attempt %u was meant to %s",
-				    id, (long long)t->value, a,
-				    chaos_action_name(sc->tasks[id].action));
-				return;
-			}
-			if (t->value != sc->tasks[id].result) {
-				fail_check(c, "skip: task %u result %lld, expected %lld", id,
-					   (long long)t->value, (long long)sc->tasks[id].result);
-				return;
-			}
 			break;
 		case OUT_LOST:
 		case OUT_ERROR:
@@ -629,26 +637,8 @@ static void check_retry(const struct hist *h, struct chaos_check *c)
 		}
 		switch (t->out) {
 		case OUT_RESULT:
-			if (t->killed && t->killed_attempt >= a) {
-				fail_check(c,
-					   "retry: task %u has result %lld but its last attempt %u "
-					   "was killed",
-					   id, (long long)t->value, a);
+			if (result_wrong(h, c, "retry", id, a, bad))
 				return;
-			}
-			if (bad) {
-				fail_check(
-				    c,
-				    "retry: task %u has result %lld but attempt %u was meant to %s",
-				    id, (long long)t->value, a,
-				    chaos_action_name(sc->tasks[id].action));
-				return;
-			}
-			if (t->value != sc->tasks[id].result) {
-				fail_check(c, "retry: task %u result %lld, expected %lld", id,
-					   (long long)t->value, (long long)sc->tasks[id].result);
-				return;
-			}
 			break;
 		case OUT_LOST:
 		case OUT_ERROR:

@@ -106,26 +106,17 @@ unsigned chaos_hev_field_types(enum chaos_hev ev, enum chaos_hf f)
 
 int chaos_htype_fits(unsigned types, const json_t *v)
 {
+	/* The schema's type bit of each JSON type; an object fits no field. */
+	static const unsigned bit[] = {
+	    [JSON_OBJECT] = 0,		    [JSON_ARRAY] = CHAOS_HT_ARRAY,
+	    [JSON_STRING] = CHAOS_HT_STRING, [JSON_INTEGER] = CHAOS_HT_INT,
+	    [JSON_REAL] = CHAOS_HT_REAL,	    [JSON_TRUE] = CHAOS_HT_BOOL,
+	    [JSON_FALSE] = CHAOS_HT_BOOL,    [JSON_NULL] = CHAOS_HT_NULL,
+	};
+
 	if (!v)
 		return (types & CHAOS_HT_ABSENT) != 0;
-	switch (json_typeof(v)) {
-	case JSON_INTEGER:
-		return (types & CHAOS_HT_INT) != 0;
-	case JSON_REAL:
-		return (types & CHAOS_HT_REAL) != 0;
-	case JSON_STRING:
-		return (types & CHAOS_HT_STRING) != 0;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return (types & CHAOS_HT_BOOL) != 0;
-	case JSON_ARRAY:
-		return (types & CHAOS_HT_ARRAY) != 0;
-	case JSON_NULL:
-		return (types & CHAOS_HT_NULL) != 0;
-	case JSON_OBJECT:
-		break;
-	}
-	return 0;
+	return (types & bit[json_typeof(v)]) != 0;
 }
 
 const char *chaos_htype_text(unsigned types, char *buf, size_t len)
