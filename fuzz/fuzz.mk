@@ -27,7 +27,9 @@ FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
 FUZZ_SRC_scenario        := chaos/check/scenario.c chaos/check/value.c scenarios/kit/chaos_task.c
 FUZZ_LIB_scenario        := -linih -lpthread
 FUZZ_SRC_outcome         := chaos/check/outcome.c chaos/check/lex.c chaos/check/value.c
-FUZZ_SRC_outcome_checker := chaos/check/outcome.c chaos/check/lex.c chaos/check/value.c chaos/engine/history.c chaos/check/checker.c chaos/check/scenario.c
+FUZZ_SRC_outcome_checker := chaos/check/outcome.c chaos/check/lex.c chaos/check/value.c chaos/engine/history.c \
+                            chaos/check/checker.c chaos/check/scenario.c \
+                            chaos/check/history_schema.c chaos/check/history_read.c
 FUZZ_LIB_outcome_checker := -ljansson -linih
 FUZZ_SRC_events          := chaos/engine/events.c chaos/check/lex.c chaos/check/value.c
 FUZZ_SRC_wire            := pool/src/wire.c

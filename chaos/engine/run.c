@@ -253,16 +253,6 @@ static void vlog(const struct run *R, const char *fmt, ...)
 	va_end(ap);
 }
 
-static json_t *jpid(pid_t pid)
-{
-	return pid > 0 ? json_integer(pid) : json_null();
-}
-
-static void emit(struct run *R, const char *ev, json_t *fields)
-{
-	chaos_hist_emit(R->h, ev, fields);
-}
-
 static int ep_add(struct run *R, int fd, uint64_t data)
 {
 	struct epoll_event e = {.events = EPOLLIN, .data.u64 = data};
@@ -295,7 +285,7 @@ static void event_error(struct run *R, pid_t pid, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	vlog(R, "event error: %s", buf);
-	emit(R, "event_error", json_pack("{s:o,s:o}", "text", chaos_hist_text(buf, strlen(buf)), "pid", jpid(pid)));
+	chaos_hist_event_error(R->h, buf, pid);
 }
 
 /* rule: how the victim was chosen ("kit", "cgroup"), or NULL for none. */
@@ -304,12 +294,14 @@ static void emit_fault(struct run *R, const char *kind, int signo, pid_t pid, lo
 {
 	vlog(R, "fault %s %s pid %d (%s): %s", kind, signo ? chaos_signal_name(signo) : "-",
 	     (int)pid, rule ? rule : "-", ok ? "sent" : error);
-	emit(R, "fault",
-	     json_pack("{s:s,s:o,s:o,s:o,s:b,s:o,s:o}", "kind", kind, "signal",
-		       signo ? json_string(chaos_signal_name(signo)) : json_null(), "pid", jpid(pid),
-		       "task", task >= 0 ? json_integer(task) : json_null(), "ok", ok, "error",
-		       error ? json_string(error) : json_null(), "rule",
-		       rule ? json_string(rule) : json_null()));
+	chaos_hist_fault(R->h, &(struct chaos_hist_fault){.kind = kind,
+							.signal = signo ? chaos_signal_name(signo)
+									: NULL,
+							.error = error,
+							.rule = rule,
+							.pid = pid,
+							.task = task,
+							.ok = ok});
 }
 
 static const char *source_name(enum worker_source s)
@@ -340,8 +332,7 @@ static void oom_check(struct run *R, struct chaos_cg *cg, uint64_t *last)
 	if (v > *last) {
 		*last = v;
 		vlog(R, "oom kill in %s (counter %" PRIu64 ")", chaos_cg_name(cg), v);
-		emit(R, "oom",
-		     json_pack("{s:s,s:I}", "cgroup", chaos_cg_name(cg), "oom_kill", (json_int_t)v));
+		chaos_hist_oom(R->h, chaos_cg_name(cg), v);
 	}
 }
 
@@ -547,10 +538,8 @@ static long add_worker(struct run *R, pid_t pid, int pidfd, enum worker_source s
 	R->nworkers++;
 	ep_add(R, pidfd, EP(K_WORKER, R->nworkers - 1));
 	vlog(R, "worker %u is pid %d (%s)", w->index, (int)pid, source_name(src));
-	emit(R, "worker",
-	     json_pack("{s:i,s:i,s:o,s:s}", "pid", (int)pid, "index", (int)w->index, "cgroup",
-		       w->cg ? json_string(chaos_cg_name(w->cg)) : json_null(), "source",
-		       source_name(src)));
+	chaos_hist_worker(R->h, pid, w->index, w->cg ? chaos_cg_name(w->cg) : NULL,
+			  source_name(src));
 	return (long)(R->nworkers - 1);
 }
 
@@ -751,7 +740,7 @@ static void conn_read(struct run *R, size_t ci);
  * 6.15, works after the reap), else from its zombie's /proc/<pid>/stat
  * while the pidfd shows it unreaped, else from a signal this controller
  * sent. */
-static void death_status(struct worker *w, json_t *o)
+static void death_status(struct worker *w, struct chaos_hist_death *d)
 {
 	pid_t still = 0;
 	char state = 0;
@@ -774,37 +763,28 @@ static void death_status(struct worker *w, json_t *o)
 			(chaos_proc_exit_status(w->pid, &state, &status) == 0 && state == 'Z' &&
 			 chaos_pidfd_pid(w->pidfd, &still) == 0 && still == w->pid);
 	}
-	if (found) {
-		if (WIFSIGNALED(status)) {
-			json_object_set_new(o, "how", json_string("signal"));
-			json_object_set_new(o, "signal",
-					    json_string(chaos_signal_name(WTERMSIG(status))));
-			json_object_set_new(o, "code", json_null());
-		} else {
-			json_object_set_new(o, "how", json_string("exit"));
-			json_object_set_new(o, "signal", json_null());
-			json_object_set_new(o, "code", json_integer(WEXITSTATUS(status)));
-		}
-		return;
-	}
-	if (w->sent_signal == SIGKILL) {
-		json_object_set_new(o, "how", json_string("signal"));
-		json_object_set_new(o, "signal", json_string("SIGKILL"));
+	d->signal = NULL;
+	d->code = -1;
+	if (found && WIFSIGNALED(status)) {
+		d->how = "signal";
+		d->signal = chaos_signal_name(WTERMSIG(status));
+	} else if (found) {
+		d->how = "exit";
+		d->code = WEXITSTATUS(status);
+	} else if (w->sent_signal == SIGKILL) {
+		d->how = "signal";
+		d->signal = "SIGKILL";
 	} else {
-		json_object_set_new(o, "how", json_string("unknown"));
-		json_object_set_new(o, "signal", json_null());
+		d->how = "unknown";
 	}
-	json_object_set_new(o, "code", json_null());
 }
 
 static void worker_died(struct run *R, size_t wi)
 {
 	struct worker *w = &R->workers[wi];
-	long task = -1;
-	uint32_t attempt = 0;
+	struct chaos_hist_death d = {.pid = w->pid, .task = -1, .oom = -1, .oom_kill = -1};
 	uint64_t v, *seen;
 	struct chaos_cg *cg;
-	json_t *o;
 	size_t i;
 
 	if (w->dead)
@@ -819,20 +799,17 @@ static void worker_died(struct run *R, size_t wi)
 		struct conn *c = R->conns[i];
 
 		if (c && c->worker == (long)wi && c->started && !c->ended) {
-			task = c->task;
-			attempt = c->attempt;
+			d.task = c->task;
+			d.attempt = c->attempt;
 			c->ended = 1; /* its EOF must not report it again */
 		}
 	}
-	if (task < 0 && w->orphan) {
-		task = w->orphan_task;
-		attempt = w->orphan_attempt;
+	if (d.task < 0 && w->orphan) {
+		d.task = w->orphan_task;
+		d.attempt = w->orphan_attempt;
 	}
 	w->orphan = 0;
-	o = json_pack("{s:i,s:o,s:o}", "pid", (int)w->pid, "task",
-		      task >= 0 ? json_integer(task) : json_null(), "attempt",
-		      task >= 0 ? json_integer(attempt) : json_null());
-	death_status(w, o);
+	death_status(w, &d);
 	cg = w->cg ? w->cg : R->cg;
 	seen = w->cg ? &w->oom_seen : &R->run_oom_seen;
 	if (cg && chaos_cg_oom_kills(cg, &v) == 0) {
@@ -840,10 +817,8 @@ static void worker_died(struct run *R, size_t wi)
 		 * and only to a death by SIGKILL (or of unknown cause): in
 		 * whole-run mode the OOM killer may take some other process of
 		 * the run while a worker exits normally. */
-		const char *how = json_string_value(json_object_get(o, "how"));
-		const char *sig = json_string_value(json_object_get(o, "signal"));
-		int oom = v > *seen && how &&
-			  (!strcmp(how, "unknown") || (sig && !strcmp(sig, "SIGKILL")));
+		int oom = v > *seen && (!strcmp(d.how, "unknown") ||
+					(d.signal && !strcmp(d.signal, "SIGKILL")));
 
 		if (oom) {
 			(*seen)++;
@@ -851,26 +826,23 @@ static void worker_died(struct run *R, size_t wi)
 			/* In its own cgroup the worker is the only candidate, and
 			 * the OOM killer sends SIGKILL: that settles a status the
 			 * kernel no longer had (before Linux 6.15, once reaped). */
-			if (w->cg && !strcmp(how, "unknown")) {
-				json_object_set_new(o, "how", json_string("signal"));
-				json_object_set_new(o, "signal", json_string("SIGKILL"));
+			if (w->cg && !strcmp(d.how, "unknown")) {
+				d.how = "signal";
+				d.signal = "SIGKILL";
 			}
 		}
-		json_object_set_new(o, "oom", json_boolean(oom));
-		json_object_set_new(o, "oom_kill", json_integer((json_int_t)v));
+		d.oom = oom;
+		d.oom_kill = (long long)v;
 		if (w->cg)
 			oom_check(R, w->cg, &w->oom_last);
 		else
 			oom_check(R, R->cg, &R->run_oom_last);
-	} else {
-		json_object_set_new(o, "oom", json_null());
-		json_object_set_new(o, "oom_kill", json_null());
 	}
-	if (task >= 0 && (uint32_t)task < R->sc->ntasks)
-		R->open_[task] = 0;
+	if (d.task >= 0 && (uint32_t)d.task < R->sc->ntasks)
+		R->open_[d.task] = 0;
 	R->r->deaths++;
-	vlog(R, "worker %u pid %d died (task %ld)", w->index, (int)w->pid, task);
-	emit(R, "death", o);
+	vlog(R, "worker %u pid %d died (task %ld)", w->index, (int)w->pid, d.task);
+	chaos_hist_death(R->h, &d);
 	ep_del(R, w->pidfd);
 }
 
@@ -936,9 +908,7 @@ static void on_start(struct run *R, size_t ci, uint32_t task)
 	c->attempt = ++R->attempts[task];
 	R->open_[task] = 1;
 	vlog(R, "start task %u attempt %u pid %d", task, c->attempt, (int)c->pid);
-	emit(R, "start",
-	     json_pack("{s:i,s:i,s:i}", "task", (int)task, "attempt", (int)c->attempt, "pid",
-		       (int)c->pid));
+	chaos_hist_start(R->h, task, c->attempt, c->pid);
 	for (k = 0; k < R->sc->nfaults; k++) {
 		const struct chaos_fault *f = &R->sc->faults[k];
 
@@ -996,14 +966,9 @@ static void conn_line(struct run *R, size_t ci, const char *line, size_t len)
 	if (R->attempts[ev.task] == c->attempt)
 		R->open_[ev.task] = 0;
 	if (ev.kind == CHAOS_EVL_END)
-		emit(R, "end",
-		     json_pack("{s:i,s:i,s:i,s:I}", "task", (int)ev.task, "attempt", (int)c->attempt,
-			       "pid", (int)c->pid, "result", (json_int_t)ev.result));
+		chaos_hist_end(R->h, ev.task, c->attempt, c->pid, ev.result);
 	else
-		emit(R, "fail",
-		     json_pack("{s:i,s:i,s:i,s:o}", "task", (int)ev.task, "attempt",
-			       (int)c->attempt, "pid", (int)c->pid, "text",
-			       chaos_hist_text(ev.text, strlen(ev.text))));
+		chaos_hist_fail(R->h, ev.task, c->attempt, c->pid, ev.text, strlen(ev.text));
 }
 
 static void conn_close(struct run *R, size_t ci)
@@ -1128,12 +1093,10 @@ static void out_line(struct run *R, const char *line, size_t len)
 	char err[256];
 
 	R->lineno++;
-	emit(R, "outcome", json_pack("{s:o,s:i}", "line", chaos_hist_text(line, len), "lineno", R->lineno));
+	chaos_hist_outcome(R->h, line, len, R->lineno);
 	if (chaos_outcome_parse(line, len, &oc, err, sizeof(err))) {
 		vlog(R, "protocol error on stdout line %u: %s", R->lineno, err);
-		emit(R, "protocol_error",
-		     json_pack("{s:i,s:o,s:s}", "lineno", R->lineno, "line", chaos_hist_text(line, len), "text",
-			       err));
+		chaos_hist_protocol_error(R->h, R->lineno, line, len, err);
 		return;
 	}
 	if (oc.kind == CHAOS_OUT_DONE)
@@ -1180,9 +1143,8 @@ static void target_read(struct run *R)
 			off += used;
 			if (got == -EMSGSIZE) {
 				R->lineno++;
-				emit(R, "protocol_error",
-				     json_pack("{s:i,s:s,s:s}", "lineno", R->lineno, "line", "",
-					       "text", "line longer than 4096 bytes"));
+				chaos_hist_protocol_error(R->h, R->lineno, "", 0,
+							  "line longer than 4096 bytes");
 			} else if (got == 1) {
 				out_line(R, line, len);
 			}
@@ -1201,12 +1163,10 @@ static void target_exit(struct run *R)
 	ep_del(R, R->target.pidfd);
 	if (WIFSIGNALED(st)) {
 		vlog(R, "target killed by %s", chaos_signal_name(WTERMSIG(st)));
-		emit(R, "target_exit",
-		     json_pack("{s:s,s:s}", "how", "signal", "signal",
-			       chaos_signal_name(WTERMSIG(st))));
+		chaos_hist_target_exit(R->h, chaos_signal_name(WTERMSIG(st)), 0);
 	} else {
 		vlog(R, "target exited with code %d", WEXITSTATUS(st));
-		emit(R, "target_exit", json_pack("{s:s,s:i}", "how", "exit", "code", WEXITSTATUS(st)));
+		chaos_hist_target_exit(R->h, NULL, WEXITSTATUS(st));
 	}
 }
 
@@ -1333,16 +1293,6 @@ static int bind_events(struct run *R)
 	return 0;
 }
 
-static json_t *argv_json(char *const *argv)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; argv && argv[i]; i++)
-		json_array_append_new(a, chaos_hist_text(argv[i], strlen(argv[i])));
-	return a;
-}
-
 static const char *mem_mode_name(enum chaos_mem_mode m)
 {
 	return m == CHAOS_MEM_PER_WORKER ? "per-worker" : m == CHAOS_MEM_WHOLE_RUN ? "whole-run" : "none";
@@ -1395,17 +1345,11 @@ static void capture_diag(struct run *R)
 
 		if (chaos_proc_info(pids[i], &pi))
 			continue;
-		emit(R, "diag",
-		     json_pack("{s:i,s:i,s:s,s:s#,s:s,s:o,s:O}", "pid", (int)pi.pid, "ppid",
-			       (int)pi.ppid, "comm", pi.comm, "state", &pi.state, (size_t)1, "wchan",
-			       pi.wchan, "stack",
-			       pi.stack ? chaos_hist_text(pi.stack, strlen(pi.stack)) : json_null(),
-			       "unfinished", unfinished));
+		chaos_hist_diag(R->h, &pi, unfinished);
 		chaos_procinfo_free(&pi);
 	}
 	if (n == 0)
-		emit(R, "diag",
-		     json_pack("{s:n,s:O}", "pid", "unfinished", unfinished));
+		chaos_hist_diag(R->h, NULL, unfinished);
 	json_decref(unfinished);
 	free(pids);
 }
@@ -1464,7 +1408,7 @@ static void report_leftovers(struct run *R)
 		chaos_proc_comm(pids[i], comm, sizeof(comm));
 		R->r->leftovers++;
 		vlog(R, "leftover process %d (%s)", (int)pids[i], comm);
-		emit(R, "leftover", json_pack("{s:i,s:s}", "pid", (int)pids[i], "comm", comm));
+		chaos_hist_leftover(R->h, pids[i], comm);
 	}
 	free(pids);
 }
@@ -1517,9 +1461,7 @@ static void teardown(struct run *R)
 		unlink(R->sock_path);
 	vlog(R, "teardown: %u killed, %u cgroups removed%s%s", killed, removed, err[0] ? ", " : "",
 	     err);
-	emit(R, "teardown",
-	     json_pack("{s:i,s:i,s:b,s:o}", "killed", (int)killed, "cgroups_removed", (int)removed,
-		       "ok", !err[0], "error", err[0] ? json_string(err) : json_null()));
+	chaos_hist_teardown(R->h, killed, removed, err[0] ? err : NULL);
 }
 
 static void dispatch(struct run *R, uint64_t u)
@@ -1658,68 +1600,76 @@ static void finish(struct run *R, enum chaos_run_verdict v, const char *reason)
 	r->elapsed_ms = chaos_hist_now(R->h) * 1000.0;
 	vlog(R, "end of run: %s%s%s", chaos_run_verdict_name(v), r->reason[0] ? ": " : "",
 	     r->reason);
-	emit(R, "end_run",
-	     json_pack("{s:s,s:o,s:f}", "verdict", chaos_run_verdict_name(v), "reason",
-		       r->reason[0] ? json_string(r->reason) : json_null(), "elapsed_ms",
-		       r->elapsed_ms));
+	chaos_hist_end_run(R->h, chaos_run_verdict_name(v), r->reason[0] ? r->reason : NULL,
+			   r->elapsed_ms);
 }
 
-int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
+/* A run with every descriptor closed, or NULL without memory. */
+static struct run *run_new(const struct chaos_run_opts *o, struct chaos_run_result *r)
 {
-	struct run *R = NULL;
-	const struct chaos_scenario *sc = o->sc;
-	char path[4200], **env = NULL;
-	struct chaos_spawn_opts so = {0};
-	unsigned swept = 0;
-	int ret = 0, errfd = -1, fd;
+	struct run *R = calloc(1, sizeof(*R));
 
-	memset(r, 0, sizeof(*r));
-	last_error[0] = '\0';
-	R = calloc(1, sizeof(*R));
-	if (!R) {
-		set_error("out of memory");
-		return -ENOMEM;
-	}
+	if (!R)
+		return NULL;
 	R->o = o;
-	R->sc = sc;
+	R->sc = o->sc;
 	R->r = r;
 	R->ep = R->lfd = R->out_file = -1;
 	R->target.pidfd = R->target.out_fd = -1;
 	R->stress.pidfd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &R->t0);
+	return R;
+}
+
+/* The output directory, the history and the run's tables. Nothing of the
+ * run exists yet when this fails, so there is nothing to tear down. */
+static int run_open(struct run *R)
+{
+	const struct chaos_run_opts *o = R->o;
+	struct chaos_run_result *r = R->r;
+	int ret;
 
 	ret = mkdir_p(o->outdir);
 	if (ret) {
 		set_error("cannot create %s: %s", o->outdir, strerror(-ret));
-		goto out;
+		return ret;
 	}
 	snprintf(r->history, sizeof(r->history), "%s/history.jsonl", o->outdir);
 	ret = chaos_hist_open(r->history, &R->t0, &R->h);
 	if (ret) {
 		set_error("cannot write %s: %s", r->history, strerror(-ret));
-		goto out;
+		return ret;
 	}
-	R->attempts = calloc(sc->ntasks + 1, sizeof(*R->attempts));
-	R->open_ = calloc(sc->ntasks + 1, 1);
+	R->attempts = calloc(R->sc->ntasks + 1, sizeof(*R->attempts));
+	R->open_ = calloc(R->sc->ntasks + 1, 1);
 	R->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!R->attempts || !R->open_ || R->ep < 0) {
 		ret = R->ep < 0 ? -errno : -ENOMEM;
 		set_error("cannot set up the run: %s", strerror(-ret));
-		goto out;
 	}
+	return ret;
+}
 
-	/* 1. The environment: stale runs of a killed controller go first. */
+/* The environment: stale runs of a killed controller go first, then the
+ * task spec file and the run cgroup; the `run` event says what was found. */
+static int run_environment(struct run *R)
+{
+	const struct chaos_scenario *sc = R->sc;
+	char path[4200];
+	unsigned swept = 0;
+	int ret;
+
 	if (chaos_cg_detect(&R->env) == 0 && R->env.version != CHAOS_CG_NONE) {
 		if (chaos_cg_sweep_stale(&R->env, &swept) == 0 && swept)
 			vlog(R, "removed %u stale run cgroup(s)", swept);
 	} else {
 		R->env.version = CHAOS_CG_NONE;
 	}
-	snprintf(path, sizeof(path), "%s/tasks.txt", o->outdir);
+	snprintf(path, sizeof(path), "%s/tasks.txt", R->o->outdir);
 	ret = chaos_scenario_write_tasks(sc, path);
 	if (ret) {
 		set_error("cannot write %s: %s", path, strerror(-ret));
-		goto out;
+		return ret;
 	}
 	if (R->env.version != CHAOS_CG_NONE) {
 		ret = chaos_cg_run_create(&R->env, &R->cg);
@@ -1732,40 +1682,57 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 			R->cg = NULL;
 		}
 	}
-	emit(R, "run",
-	     json_pack("{s:i,s:s,s:s,s:o,s:s,s:o,s:s,s:I,s:i,s:I,s:i,s:i,s:s,s:i}", "version", 1,
-		       "name", sc->name, "target", o->target_name ? o->target_name : "",
-		       "argv", argv_json(o->argv), "backend",
-		       R->env.version == CHAOS_CG_V2   ? "v2"
-		       : R->env.version == CHAOS_CG_V1 ? "v1"
-						       : "none",
-		       "cgroup", R->cg ? json_string(chaos_cg_name(R->cg)) : json_null(),
-		       "mem_mode", mem_mode_name(sc->mem_mode), "mem_limit",
-		       (json_int_t)sc->mem_limit, "deadline_ms", (int)sc->deadline_ms, "seed",
-		       (json_int_t)sc->seed, "workers", (int)sc->workers, "ntasks",
-		       (int)sc->ntasks, "policy", sc->policy, "retries", (int)sc->retries));
-	if (!R->cg) {
-		char msg[400];
+	chaos_hist_run(R->h, &(struct chaos_hist_run){
+				     .name = sc->name,
+				     .target = R->o->target_name,
+				     .argv = R->o->argv,
+				     .backend = R->env.version == CHAOS_CG_V2   ? "v2"
+						: R->env.version == CHAOS_CG_V1 ? "v1"
+										: "none",
+				     .cgroup = R->cg ? chaos_cg_name(R->cg) : NULL,
+				     .mem_mode = mem_mode_name(sc->mem_mode),
+				     .mem_limit = sc->mem_limit,
+				     .seed = sc->seed,
+				     .deadline_ms = sc->deadline_ms,
+				     .workers = sc->workers,
+				     .ntasks = sc->ntasks,
+				     .retries = sc->retries,
+				     .policy = sc->policy,
+			     });
+	return 0;
+}
 
-		snprintf(msg, sizeof(msg), "no usable memory cgroup: %.300s",
-			 R->env.why[0] ? R->env.why : "unknown reason");
-		if (o->verbose)
-			fprintf(stderr, "chaos: %s; only kill faults can run\n", msg);
-		event_error(R, 0, "%s", msg);
-		if (needs_memcg(sc)) {
-			snprintf(r->reason, sizeof(r->reason),
-				 "scenario needs memory limits, but %s", msg);
-			teardown(R);
-			finish(R, CHAOS_RUN_SKIPPED, r->reason);
-			ret = 0;
-			goto out;
-		}
-	}
-	if (R->cg && sc->mem_mode == CHAOS_MEM_WHOLE_RUN) {
-		ret = chaos_cg_set_limit(R->cg, sc->mem_limit);
+/* Without a memory cgroup only kill faults can run: say so, and skip a
+ * scenario that needs memory limits. Returns 1 when the run was skipped
+ * (and is over), 0 when it goes on. */
+static int skip_without_memcg(struct run *R)
+{
+	char msg[400];
+
+	snprintf(msg, sizeof(msg), "no usable memory cgroup: %.300s",
+		 R->env.why[0] ? R->env.why : "unknown reason");
+	if (R->o->verbose)
+		fprintf(stderr, "chaos: %s; only kill faults can run\n", msg);
+	event_error(R, 0, "%s", msg);
+	if (!needs_memcg(R->sc))
+		return 0;
+	snprintf(R->r->reason, sizeof(R->r->reason), "scenario needs memory limits, but %s", msg);
+	teardown(R);
+	finish(R, CHAOS_RUN_SKIPPED, R->r->reason);
+	return 1;
+}
+
+/* The run's limits, OOM notifications, event socket, interrupt eventfd
+ * and fault schedule. */
+static int run_prepare(struct run *R)
+{
+	int ret, fd;
+
+	if (R->cg && R->sc->mem_mode == CHAOS_MEM_WHOLE_RUN) {
+		ret = chaos_cg_set_limit(R->cg, R->sc->mem_limit);
 		if (ret) {
 			set_error("cannot set the run memory limit: %s", chaos_cg_last_error());
-			goto fail_run;
+			return ret;
 		}
 	}
 	if (R->cg) {
@@ -1777,27 +1744,30 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 	}
 	ret = bind_events(R);
 	if (ret)
-		goto fail_run;
+		return ret;
 	ep_add(R, R->lfd, EP(K_LISTEN, 0));
 	fd = intr_setup();
 	if (fd < 0) {
-		ret = fd;
-		set_error("cannot create the interrupt eventfd: %s", strerror(-ret));
-		goto fail_run;
+		set_error("cannot create the interrupt eventfd: %s", strerror(-fd));
+		return fd;
 	}
 	ep_add(R, fd, EP(K_INTR, 0));
-	ret = chaos_fault_plan(sc, &R->plan, &R->nplan);
-	if (ret) {
+	ret = chaos_fault_plan(R->sc, &R->plan, &R->nplan);
+	if (ret)
 		set_error("cannot compute the fault schedule: %s", strerror(-ret));
-		goto fail_run;
-	}
+	return ret;
+}
 
-	/* 2. The target; not started at all if the run was already
-	 * interrupted while it was being set up. */
-	if (intr_flag) {
-		R->interrupted = 1;
-		goto interrupted;
-	}
+/* Start the target in the run cgroup, its stdout on a pipe, its stderr in
+ * stderr.txt. The environment and stderr.txt are the child's once it is
+ * spawned, so they are released here. */
+static int run_spawn(struct run *R)
+{
+	const struct chaos_run_opts *o = R->o;
+	struct chaos_spawn_opts so = {0};
+	char path[4200], **env;
+	int ret = 0, errfd;
+
 	snprintf(path, sizeof(path), "%s/tasks.txt", o->outdir);
 	env = build_env(R, path);
 	snprintf(path, sizeof(path), "%s/stderr.txt", o->outdir);
@@ -1807,7 +1777,7 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 	if (!env || errfd < 0) {
 		ret = env ? -errno : -ENOMEM;
 		set_error("cannot prepare the target: %s", strerror(-ret));
-		goto fail_run;
+		goto out;
 	}
 	chaos_linebuf_init(&R->outlb, CHAOS_OUTLINE_MAX);
 	so.argv = o->argv;
@@ -1821,35 +1791,48 @@ int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
 		if (!last_error[0])
 			set_error("cannot run %s: %s", o->argv[0], strerror(-ret));
 		R->target.pidfd = -1;
-		goto fail_run;
-	}
-	vlog(R, "target %s is pid %d", o->argv[0], (int)R->target.pid);
-	emit(R, "spawn", json_pack("{s:i}", "pid", (int)R->target.pid));
-	ep_add(R, R->target.pidfd, EP(K_TARGET, 0));
-	ep_add(R, R->target.out_fd, EP(K_TARGET_OUT, 0));
-
-	/* 3. The run. */
-	event_loop(R);
-	if (R->interrupted) {
-interrupted:
-		vlog(R, "interrupted: tearing the run down");
-		capture_diag(R);
-		teardown(R);
-		snprintf(r->reason, sizeof(r->reason), "interrupted before the run ended");
-		finish(R, CHAOS_RUN_INTERRUPTED, r->reason);
-		ret = 0;
 		goto out;
 	}
+	vlog(R, "target %s is pid %d", o->argv[0], (int)R->target.pid);
+	chaos_hist_spawn(R->h, R->target.pid);
+	ep_add(R, R->target.pidfd, EP(K_TARGET, 0));
+	ep_add(R, R->target.out_fd, EP(K_TARGET_OUT, 0));
+out:
+	free_env(env);
+	if (errfd >= 0)
+		close(errfd);
+	return ret;
+}
+
+/* The end of an interrupted run, started or not: diagnostics first, then
+ * everything is removed. */
+static void end_interrupted(struct run *R)
+{
+	vlog(R, "interrupted: tearing the run down");
+	capture_diag(R);
+	teardown(R);
+	snprintf(R->r->reason, sizeof(R->r->reason), "interrupted before the run ended");
+	finish(R, CHAOS_RUN_INTERRUPTED, R->r->reason);
+}
+
+/* After the loop: the verdict of the run from how it ended. */
+static void end_run(struct run *R)
+{
+	struct chaos_run_result *r = R->r;
+
+	if (R->interrupted) {
+		end_interrupted(R);
+		return;
+	}
 	if (R->hang) {
-		vlog(R, "deadline of %u ms passed", sc->deadline_ms);
-		emit(R, "deadline", json_pack("{s:i}", "deadline_ms", (int)sc->deadline_ms));
+		vlog(R, "deadline of %u ms passed", R->sc->deadline_ms);
+		chaos_hist_deadline(R->h, R->sc->deadline_ms);
 		capture_diag(R);
 		teardown(R);
 		snprintf(r->reason, sizeof(r->reason), "no end within the deadline of %u ms",
-			 sc->deadline_ms);
+			 R->sc->deadline_ms);
 		finish(R, CHAOS_RUN_HANG, r->reason);
-		ret = 0;
-		goto out;
+		return;
 	}
 	report_leftovers(R);
 	teardown(R);
@@ -1869,23 +1852,53 @@ interrupted:
 				 R->saw_unsupported ? " (it said unsupported)" : "");
 		finish(R, CHAOS_RUN_CRASHED, r->reason);
 	}
-	ret = 0;
-	goto out;
+}
 
-fail_run:
-	/* An internal error after the run began: still leave nothing behind,
-	 * and say so at the end of the history. */
+/* An internal error after the run began: still leave nothing behind, and
+ * say so at the end of the history. */
+static void end_failed(struct run *R)
+{
 	teardown(R);
-	snprintf(r->reason, sizeof(r->reason), "internal error: %.480s", last_error);
-	finish(R, CHAOS_RUN_CRASHED, r->reason);
+	snprintf(R->r->reason, sizeof(R->r->reason), "internal error: %.480s", last_error);
+	finish(R, CHAOS_RUN_CRASHED, R->r->reason);
+}
+
+int chaos_run(const struct chaos_run_opts *o, struct chaos_run_result *r)
+{
+	struct run *R;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	last_error[0] = '\0';
+	R = run_new(o, r);
+	if (!R) {
+		set_error("out of memory");
+		return -ENOMEM;
+	}
+	ret = run_open(R);
 	if (ret == 0)
-		ret = -EIO;
+		ret = run_environment(R);
+	if (ret || (!R->cg && skip_without_memcg(R)))
+		goto out;
+	ret = run_prepare(R);
+	/* The target is not started at all if the run was interrupted while
+	 * it was being set up. */
+	if (ret == 0 && intr_flag) {
+		R->interrupted = 1;
+		end_interrupted(R);
+		goto out;
+	}
+	if (ret == 0)
+		ret = run_spawn(R);
+	if (ret) {
+		end_failed(R);
+		goto out;
+	}
+	event_loop(R);
+	end_run(R);
 out:
 	if (ret && R->cg)
 		teardown(R);
-	free_env(env);
-	if (errfd >= 0)
-		close(errfd);
 	free_run(R);
 	free(R);
 	return ret;

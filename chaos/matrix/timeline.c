@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
+#include "check/history_read.h"
 
-/* A history line is short; a longer one is not ours and is skipped. */
-#define TL_LINE_MAX (1 << 20)
 /* Bounds on what is drawn, so a runaway history cannot make a huge SVG. */
 #define TL_MAX_LANES 256
 #define TL_MAX_BARS 20000
@@ -74,20 +72,6 @@ static const char *const bar_word[] = {
     [BAR_OPEN] = "never ended",
 };
 
-static long get_long(json_t *o, const char *k, long dflt)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
-}
-
-static const char *get_str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 /* The lane of pid, created on first sight (pid 0 has none). */
 static struct lane *lane_of(struct tl *tl, long pid, int index)
 {
@@ -139,92 +123,124 @@ static struct mark *add_mark(struct tl *tl, enum mark_kind kind, double t, long 
 	return m;
 }
 
-/* Fold one history event into the drawing's model. */
-static void take_event(struct tl *tl, json_t *o)
+/* A string field, "" when it is not a string. */
+static const char *get_str(const struct chaos_hevent *e, enum chaos_hf f)
 {
-	const char *ev = get_str(o, "ev");
-	double t = json_number_value(json_object_get(o, "t"));
-	long pid = get_long(o, "pid", 0);
+	const char *s = chaos_hev_str(e, f, NULL);
 
-	if (t > tl->last_t)
-		tl->last_t = t;
-	if (strcmp(ev, "run") == 0) {
-		snprintf(tl->name, sizeof(tl->name), "%s", get_str(o, "name"));
-		snprintf(tl->target, sizeof(tl->target), "%s", get_str(o, "target"));
-		tl->deadline_s = (double)get_long(o, "deadline_ms", 0) / 1000.0;
-	} else if (strcmp(ev, "worker") == 0) {
-		lane_of(tl, pid, (int)get_long(o, "index", -1));
-	} else if (strcmp(ev, "start") == 0) {
-		struct bar *b;
+	return s ? s : "";
+}
 
-		lane_of(tl, pid, -1);
-		if (tl->nb == TL_MAX_BARS) {
-			tl->dropped++;
-			return;
-		}
-		b = &tl->bars[tl->nb++];
-		b->pid = pid;
-		b->task = get_long(o, "task", -1);
-		b->attempt = get_long(o, "attempt", 0);
-		b->t0 = t;
-		b->t1 = -1;
-		b->end = BAR_OPEN;
-		b->oom = 0;
-	} else if (strcmp(ev, "end") == 0 || strcmp(ev, "fail") == 0) {
-		struct bar *b = open_bar(tl, get_long(o, "task", -1), pid);
+static void take_start(struct tl *tl, const struct chaos_hevent *e, long pid)
+{
+	struct bar *b;
 
+	lane_of(tl, pid, -1);
+	if (tl->nb == TL_MAX_BARS) {
+		tl->dropped++;
+		return;
+	}
+	b = &tl->bars[tl->nb++];
+	b->pid = pid;
+	b->task = chaos_hev_int(e, CHAOS_HF_TASK, -1);
+	b->attempt = chaos_hev_int(e, CHAOS_HF_ATTEMPT, 0);
+	b->t0 = e->t;
+	b->t1 = -1;
+	b->end = BAR_OPEN;
+	b->oom = 0;
+}
+
+static void take_death(struct tl *tl, const struct chaos_hevent *e, long pid)
+{
+	int oom = chaos_hev_bool(e, CHAOS_HF_OOM) == 1;
+	long task = chaos_hev_int(e, CHAOS_HF_TASK, -1);
+	/* A worker that exits with 0 while idle is a pool shutting down, not
+	 * a fault: drawn apart so real deaths stand out. */
+	int quiet = task < 0 && strcmp(get_str(e, CHAOS_HF_HOW), "exit") == 0 &&
+		    chaos_hev_int(e, CHAOS_HF_CODE, -1) == 0;
+	struct mark *m = add_mark(tl, oom ? MARK_DEATH_OOM : quiet ? MARK_EXIT : MARK_DEATH, e->t,
+				  pid);
+	struct bar *b;
+
+	if (m) {
+		m->task = task;
+		snprintf(m->sig, sizeof(m->sig), "%s", get_str(e, CHAOS_HF_SIGNAL));
+		snprintf(m->how, sizeof(m->how), "%s", get_str(e, CHAOS_HF_HOW));
+		if (json_is_integer(chaos_hev_get(e, CHAOS_HF_CODE)))
+			snprintf(m->how, sizeof(m->how), "exit %lld",
+				 chaos_hev_int(e, CHAOS_HF_CODE, 0));
+	}
+	lane_of(tl, pid, -1);
+	/* Whatever was running in the dead worker ended with it. */
+	while ((b = open_bar(tl, task, pid))) {
+		b->t1 = e->t;
+		b->end = BAR_KILLED;
+		b->oom = oom;
+	}
+}
+
+static void take_fault(struct tl *tl, const struct chaos_hevent *e, long pid)
+{
+	struct mark *m = add_mark(tl, MARK_FAULT, e->t, pid);
+
+	if (m) {
+		m->task = chaos_hev_int(e, CHAOS_HF_TASK, -1);
+		m->ok = chaos_hev_bool(e, CHAOS_HF_OK) == 1;
+		snprintf(m->sig, sizeof(m->sig), "%s", get_str(e, CHAOS_HF_SIGNAL));
+		snprintf(m->how, sizeof(m->how), "%s", get_str(e, CHAOS_HF_KIND));
+	}
+}
+
+/* Fold one history event into the drawing's model. */
+static void take_event(struct tl *tl, const struct chaos_hevent *e)
+{
+	long pid = chaos_hev_int(e, CHAOS_HF_PID, 0);
+	struct bar *b;
+
+	if (e->t > tl->last_t)
+		tl->last_t = e->t;
+	switch (e->ev) {
+	case CHAOS_HEV_RUN:
+		snprintf(tl->name, sizeof(tl->name), "%s", get_str(e, CHAOS_HF_NAME));
+		snprintf(tl->target, sizeof(tl->target), "%s", get_str(e, CHAOS_HF_TARGET));
+		tl->deadline_s = (double)chaos_hev_int(e, CHAOS_HF_DEADLINE_MS, 0) / 1000.0;
+		break;
+	case CHAOS_HEV_WORKER:
+		lane_of(tl, pid, (int)chaos_hev_int(e, CHAOS_HF_INDEX, -1));
+		break;
+	case CHAOS_HEV_START:
+		take_start(tl, e, pid);
+		break;
+	case CHAOS_HEV_END:
+	case CHAOS_HEV_FAIL:
+		b = open_bar(tl, chaos_hev_int(e, CHAOS_HF_TASK, -1), pid);
 		if (b) {
-			b->t1 = t;
-			b->end = ev[0] == 'e' ? BAR_OK : BAR_FAILED;
+			b->t1 = e->t;
+			b->end = e->ev == CHAOS_HEV_END ? BAR_OK : BAR_FAILED;
 		}
-	} else if (strcmp(ev, "death") == 0) {
-		json_t *oom = json_object_get(o, "oom");
-		long task = get_long(o, "task", -1);
-		/* A worker that exits with 0 while idle is a pool shutting
-		 * down, not a fault: drawn apart so real deaths stand out. */
-		int quiet = task < 0 && strcmp(get_str(o, "how"), "exit") == 0 &&
-			    get_long(o, "code", -1) == 0;
-		struct mark *m = add_mark(tl,
-					  json_is_true(oom) ? MARK_DEATH_OOM
-					  : quiet	    ? MARK_EXIT
-							    : MARK_DEATH,
-					  t, pid);
-		struct bar *b;
-
-		if (m) {
-			m->task = task;
-			snprintf(m->sig, sizeof(m->sig), "%s", get_str(o, "signal"));
-			snprintf(m->how, sizeof(m->how), "%s", get_str(o, "how"));
-			if (json_is_integer(json_object_get(o, "code")))
-				snprintf(m->how, sizeof(m->how), "exit %ld",
-					 get_long(o, "code", 0));
-		}
-		lane_of(tl, pid, -1);
-		/* Whatever was running in the dead worker ended with it. */
-		while ((b = open_bar(tl, task, pid))) {
-			b->t1 = t;
-			b->end = BAR_KILLED;
-			b->oom = json_is_true(oom);
-		}
-	} else if (strcmp(ev, "fault") == 0) {
-		struct mark *m = add_mark(tl, MARK_FAULT, t, pid);
-
-		if (m) {
-			m->task = get_long(o, "task", -1);
-			m->ok = json_is_true(json_object_get(o, "ok"));
-			snprintf(m->sig, sizeof(m->sig), "%s", get_str(o, "signal"));
-			snprintf(m->how, sizeof(m->how), "%s", get_str(o, "kind"));
-		}
-	} else if (strcmp(ev, "deadline") == 0) {
-		tl->deadline_t = t;
-	} else if (strcmp(ev, "target_exit") == 0) {
-		tl->exit_t = t;
-	} else if (strcmp(ev, "outcome") == 0) {
-		if (strncmp(get_str(o, "line"), "aborted", 7) == 0 && tl->abort_t < 0)
-			tl->abort_t = t;
-	} else if (strcmp(ev, "end_run") == 0) {
-		tl->end_t = t;
-		snprintf(tl->verdict, sizeof(tl->verdict), "%s", get_str(o, "verdict"));
+		break;
+	case CHAOS_HEV_DEATH:
+		take_death(tl, e, pid);
+		break;
+	case CHAOS_HEV_FAULT:
+		take_fault(tl, e, pid);
+		break;
+	case CHAOS_HEV_DEADLINE:
+		tl->deadline_t = e->t;
+		break;
+	case CHAOS_HEV_TARGET_EXIT:
+		tl->exit_t = e->t;
+		break;
+	case CHAOS_HEV_OUTCOME:
+		if (strncmp(get_str(e, CHAOS_HF_LINE), "aborted", 7) == 0 && tl->abort_t < 0)
+			tl->abort_t = e->t;
+		break;
+	case CHAOS_HEV_END_RUN:
+		tl->end_t = e->t;
+		snprintf(tl->verdict, sizeof(tl->verdict), "%s", get_str(e, CHAOS_HF_VERDICT));
+		break;
+	default:
+		break;
 	}
 }
 
@@ -289,17 +305,11 @@ static void vline(FILE *f, const char *cls, double x, int y0, int y1, const char
 	fprintf(f, "</title></g>\n");
 }
 
-static void draw(const struct tl *tl, FILE *f, const char *title)
+/* The title and the summary line. */
+static void draw_header(const struct tl *tl, FILE *f, const char *title, double span, int height)
 {
-	double span = tl->last_t > 0 ? tl->last_t : 1;
-	int plot_bottom = TL_TOP + (int)(tl->nl + 1) * TL_LANE_H + 4;
-	int axis_y = plot_bottom + 6;
-	int height = axis_y + 90;
-	double step = tick_step(span);
 	char buf[256];
 
-	/* A little room on the right so marks at the very end stay visible. */
-	span *= 1.02;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f,
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 "
@@ -329,6 +339,11 @@ static void draw(const struct tl *tl, FILE *f, const char *title)
 		chaos__xml_escape(f, buf);
 	}
 	fprintf(f, "</text>\n");
+}
+
+static void draw_lanes(const struct tl *tl, FILE *f)
+{
+	char buf[256];
 
 	/* Lanes: the run lane (faults and marks not tied to a worker), then
 	 * one per worker PID. */
@@ -354,7 +369,10 @@ static void draw(const struct tl *tl, FILE *f, const char *title)
 		chaos__xml_escape(f, buf);
 		fprintf(f, "</text>\n");
 	}
+}
 
+static void draw_axis(FILE *f, double span, double step, int axis_y, int plot_bottom)
+{
 	/* Time axis with ticks and a faint grid. */
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000000\"/>\n", TL_LEFT,
 		axis_y, TL_W - TL_RIGHT, axis_y);
@@ -371,7 +389,10 @@ static void draw(const struct tl *tl, FILE *f, const char *title)
 			x, axis_y, x, axis_y + 5, x, TL_TOP - TL_LANE_H / 2, x, plot_bottom, x,
 			axis_y + 17, k * step);
 	}
+}
 
+static void draw_bars(const struct tl *tl, FILE *f, double span)
+{
 	/* Bars: one per task attempt. */
 	for (size_t i = 0; i < tl->nb; i++) {
 		const struct bar *b = &tl->bars[i];
@@ -396,6 +417,11 @@ static void draw(const struct tl *tl, FILE *f, const char *title)
 				"fill=\"#ffffff\">%ld</text>\n",
 				x0 + 3, y + 4, b->task);
 	}
+}
+
+static void draw_marks(const struct tl *tl, FILE *f, double span)
+{
+	char buf[256];
 
 	/* Marks: faults above the bar, deaths on it. */
 	for (size_t i = 0; i < tl->nm; i++) {
@@ -450,7 +476,10 @@ static void draw(const struct tl *tl, FILE *f, const char *title)
 			fprintf(f, "</title></g>\n");
 		}
 	}
+}
 
+static void draw_run_lines(const struct tl *tl, FILE *f, double span, int plot_bottom)
+{
 	/* Run-level lines: deadline, abort, target exit or hang. */
 	if (tl->deadline_s > 0 && tl->deadline_s <= span)
 		vline(f, "deadline", xpos(tl->deadline_s, span), TL_TOP - TL_LANE_H / 2,
@@ -464,50 +493,68 @@ static void draw(const struct tl *tl, FILE *f, const char *title)
 	else if (tl->exit_t >= 0)
 		vline(f, "finish", xpos(tl->exit_t, span), TL_TOP - TL_LANE_H / 2, plot_bottom,
 		      "#1565c0", NULL, "target exited", 24);
+}
 
-	/* Legend. */
-	{
-		int ly = axis_y + 40, x = TL_LEFT;
-		static const char *const words[] = {"ok", "killed", "failed", "never ended"};
+static void draw_legend(FILE *f, int axis_y)
+{
+	int ly = axis_y + 40, x = TL_LEFT;
+	static const char *const words[] = {"ok", "killed", "failed", "never ended"};
 
-		for (int k = 0; k < 4; k++) {
-			fprintf(f,
-				"<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"10\" "
-				"fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n",
-				x, ly - 9, bar_fill[k], x + 18, ly, words[k]);
-			x += 95;
-		}
+	for (int k = 0; k < 4; k++) {
 		fprintf(f,
-			"<path d=\"M%d,%d l-5,-8 h10 z\" fill=\"#8e24aa\"/><text x=\"%d\" y=\"%d\" "
-			"font-size=\"11\">fault (hollow: not sent)</text>\n",
-			x + 5, ly, x + 14, ly);
-		x += 170;
-		fprintf(f,
-			"<path d=\"M%d,%d l-7,12 h14 z\" fill=\"#b71c1c\"/><text x=\"%d\" y=\"%d\" "
-			"font-size=\"11\">OOM kill</text>\n",
-			x + 7, ly - 11, x + 18, ly);
-		x += 90;
-		fprintf(f,
-			"<path d=\"M%d,%d l10,10 m0,-10 l-10,10\" stroke=\"#000000\" "
-			"stroke-width=\"2.5\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">other "
-			"death</text>\n",
-			x, ly - 10, x + 16, ly);
-		x += 105;
-		fprintf(f,
-			"<circle cx=\"%d\" cy=\"%d\" r=\"3.5\" fill=\"#ffffff\" stroke=\"#616161\" "
-			"stroke-width=\"1.5\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">idle "
-			"exit</text>\n",
-			x + 4, ly - 4, x + 12, ly);
+			"<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"10\" "
+			"fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n",
+			x, ly - 9, bar_fill[k], x + 18, ly, words[k]);
+		x += 95;
 	}
+	fprintf(f,
+		"<path d=\"M%d,%d l-5,-8 h10 z\" fill=\"#8e24aa\"/><text x=\"%d\" y=\"%d\" "
+		"font-size=\"11\">fault (hollow: not sent)</text>\n",
+		x + 5, ly, x + 14, ly);
+	x += 170;
+	fprintf(f,
+		"<path d=\"M%d,%d l-7,12 h14 z\" fill=\"#b71c1c\"/><text x=\"%d\" y=\"%d\" "
+		"font-size=\"11\">OOM kill</text>\n",
+		x + 7, ly - 11, x + 18, ly);
+	x += 90;
+	fprintf(f,
+		"<path d=\"M%d,%d l10,10 m0,-10 l-10,10\" stroke=\"#000000\" "
+		"stroke-width=\"2.5\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">other "
+		"death</text>\n",
+		x, ly - 10, x + 16, ly);
+	x += 105;
+	fprintf(f,
+		"<circle cx=\"%d\" cy=\"%d\" r=\"3.5\" fill=\"#ffffff\" stroke=\"#616161\" "
+		"stroke-width=\"1.5\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">idle "
+		"exit</text>\n",
+		x + 4, ly - 4, x + 12, ly);
+}
+
+static void draw(const struct tl *tl, FILE *f, const char *title)
+{
+	double span = tl->last_t > 0 ? tl->last_t : 1;
+	int plot_bottom = TL_TOP + (int)(tl->nl + 1) * TL_LANE_H + 4;
+	int axis_y = plot_bottom + 6;
+	int height = axis_y + 90;
+	double step = tick_step(span);
+
+	/* A little room on the right so marks at the very end stay visible. */
+	span *= 1.02;
+	draw_header(tl, f, title, span, height);
+	draw_lanes(tl, f);
+	draw_axis(f, span, step, axis_y, plot_bottom);
+	draw_bars(tl, f, span);
+	draw_marks(tl, f, span);
+	draw_run_lines(tl, f, span, plot_bottom);
+	draw_legend(f, axis_y);
 	fprintf(f, "</svg>\n");
 }
 
 int chaos_timeline_write(FILE *in, FILE *out, const char *title)
 {
 	struct tl *tl = calloc(1, sizeof(*tl));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	struct chaos_hread *rd = NULL;
+	struct chaos_hevent e;
 	int rc = 0;
 
 	if (!tl)
@@ -520,24 +567,20 @@ int chaos_timeline_write(FILE *in, FILE *out, const char *title)
 	}
 	tl->deadline_t = tl->exit_t = tl->abort_t = tl->end_t = -1;
 	tl->last_t = 0;
-	while ((len = getline(&line, &cap, in)) > 0) {
-		json_t *o;
-
-		if (len > TL_LINE_MAX)
-			continue;
-		o = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
-		if (!o)
-			continue; /* a cut-short last line, or garbage */
-		if (json_is_object(o))
-			take_event(tl, o);
-		json_decref(o);
-	}
+	rc = chaos_hread_from(in, &rd);
+	if (rc)
+		goto out;
+	while ((rc = chaos_hread_next(rd, &e)) == 1)
+		take_event(tl, &e);
+	if (rc < 0)
+		goto out;
+	rc = 0;
 	qsort(tl->lanes, tl->nl, sizeof(tl->lanes[0]), lane_cmp);
 	draw(tl, out, title);
 	if (fflush(out) != 0 || ferror(out))
 		rc = -EIO;
 out:
-	free(line);
+	chaos_hread_close(rd);
 	if (tl) {
 		free(tl->bars);
 		free(tl->marks);

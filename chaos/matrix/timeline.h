@@ -9,10 +9,12 @@
 
 #include <stdio.h>
 
-/* Read the history from in (JSON lines; unparsable lines such as a
- * truncated last line are skipped) and write the SVG to out. title may be
- * NULL (the run's name and target are used). Returns 0 or -errno (-EIO on a
- * write error, -ENOMEM). */
+/* Read the history from in with the history reader (check/history_read.h:
+ * lines that are not JSON objects, such as a truncated last line, are
+ * skipped) and write the SVG to out. title may be NULL (the run's name and
+ * target are used). Returns 0 or -errno (-EIO on a read or write error,
+ * -ENOMEM, -EPROTONOSUPPORT for a history version the reader does not
+ * know; nothing is written then). */
 int chaos_timeline_write(FILE *in, FILE *out, const char *title);
 
 /* The same from a history file into an SVG file. Returns 0 or -errno. */

@@ -1,4 +1,4 @@
-/* Targets with unusual behaviour for tests/test_cov_run.c, one per mode
+/* Targets with unusual behaviour for tests/test_run.c, one per mode
  * (argv[1]). Each speaks the adapter contract on stdout and ends on its own
  * within a few seconds, so a run never depends on the deadline to finish.
  *

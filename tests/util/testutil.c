@@ -3,6 +3,8 @@
  * same everywhere. */
 #include "testutil.h"
 
+#include "check/history_read.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -151,34 +153,38 @@ int tu_own_run_cgroups(const char *dir)
 
 /* ---- histories --------------------------------------------------------------- */
 
-/* Longer than any line a run writes (the controller bounds its lines), so
- * that fgets never splits one; on the heap to spare the test's stack. */
-#define TU_LINE_MAX (1 << 17)
-
+/* Through the controller's one history reader, strictly: every line of a
+ * history the controller wrote is a JSON object that matches the schema,
+ * so this also checks the writer on every run a test makes. */
 void tu_hist_load(const char *path, struct tu_hist *h)
 {
-	char *line = malloc(TU_LINE_MAX);
-	FILE *f = fopen(path, "re");
+	struct chaos_hread *rd = NULL;
+	struct chaos_hread_stats st;
+	struct chaos_hevent e;
+	int r;
 
 	memset(h, 0, sizeof(*h));
-	assert_non_null(line);
-	if (!f) {
-		free(line);
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	}
-	while (fgets(line, TU_LINE_MAX, f)) {
-		json_error_t e;
-		json_t *o = json_loads(line, 0, &e);
-
-		/* Every line is one valid JSON object. */
-		if (!o)
-			fail_msg("%s: line %zu is not JSON (%s): %s", path, h->n + 1, e.text, line);
+	r = chaos_hread_open(path, &rd);
+	if (r)
+		fail_msg("cannot open %s: %s", path, strerror(-r));
+	while ((r = chaos_hread_next(rd, &e)) == 1) {
+		if (!e.valid)
+			break;
 		h->ev = realloc(h->ev, (h->n + 1) * sizeof(*h->ev));
 		assert_non_null(h->ev);
-		h->ev[h->n++] = o;
+		h->ev[h->n++] = json_incref(e.o);
 	}
-	fclose(f);
-	free(line);
+	chaos_hread_stats(rd, &st);
+	if (r < 0 || st.invalid || st.bad_lines || st.truncated) {
+		char why[400];
+
+		snprintf(why, sizeof(why), "%s", chaos_hread_error(rd));
+		chaos_hread_close(rd);
+		fail_msg("%s: %s%s%s", path, r < 0 ? strerror(-r) : "",
+			 r < 0 && why[0] ? ": " : "",
+			 why[0] ? why : "the last line is cut off");
+	}
+	chaos_hread_close(rd);
 }
 
 void tu_hist_free(struct tu_hist *h)

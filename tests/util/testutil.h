@@ -72,8 +72,9 @@ struct tu_hist {
 	size_t n;
 };
 
-/* Load path; the test fails when it cannot be opened or a line is not
- * JSON. */
+/* Load path with the history reader (check/history_read.h); the test
+ * fails when it cannot be opened, a line is not a JSON object, the last
+ * line is cut off, or an event does not match the history schema. */
 void tu_hist_load(const char *path, struct tu_hist *h);
 void tu_hist_free(struct tu_hist *h);
 
