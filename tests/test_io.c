@@ -27,17 +27,9 @@
 #define WAIT_MS 300    /* the deadline the waits under test must reach */
 #define LIMIT_MS 10000 /* bound on everything that should end much sooner */
 
-/* The storm of the running test; the teardown stops it even when an
- * assertion ended the test early. */
+/* The storm of the running test; tu_storm_teardown() stops it even when
+ * an assertion ended the test early. */
 static struct tu_storm storm = {.pid = -1};
-
-static int stop_storm(void **state)
-{
-	(void)state;
-	if (storm.pid > 0)
-		tu_storm_stop(&storm);
-	return 0;
-}
 
 /* Start a storm and prove it works: a raw poll() with a long timeout must
  * come back early with EINTR, which is what the wrappers must hide. */
@@ -328,12 +320,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_clock_and_deadline),
-	    cmocka_unit_test_teardown(test_poll_under_storm, stop_storm),
-	    cmocka_unit_test_teardown(test_epoll_under_storm, stop_storm),
-	    cmocka_unit_test_teardown(test_wait_under_storm, stop_storm),
-	    cmocka_unit_test_teardown(test_sleep_under_storm, stop_storm),
-	    cmocka_unit_test_teardown(test_write_all_under_storm, stop_storm),
-	    cmocka_unit_test_teardown(test_accept_send_under_storm, stop_storm),
+	    cmocka_unit_test_teardown(test_poll_under_storm, tu_storm_teardown),
+	    cmocka_unit_test_teardown(test_epoll_under_storm, tu_storm_teardown),
+	    cmocka_unit_test_teardown(test_wait_under_storm, tu_storm_teardown),
+	    cmocka_unit_test_teardown(test_sleep_under_storm, tu_storm_teardown),
+	    cmocka_unit_test_teardown(test_write_all_under_storm, tu_storm_teardown),
+	    cmocka_unit_test_teardown(test_accept_send_under_storm, tu_storm_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2403,14 +2403,6 @@ static void assert_same_outcome(const struct map_outcome *a, const struct map_ou
 
 static struct tu_storm map_storm = {.pid = -1};
 
-static int stop_map_storm(void **state)
-{
-	(void)state;
-	if (map_storm.pid > 0)
-		tu_storm_stop(&map_storm);
-	return 0;
-}
-
 /* A caller's SIGUSR1 handler without SA_RESTART, hit every 100 us while
  * sp_map runs and workers are killed for real: the map must decide exactly
  * what it decides without the storm, and reap every worker. */
@@ -2486,7 +2478,7 @@ int main(void)
 		cmocka_unit_test(test_batch_and_pipeline),
 		cmocka_unit_test(test_worker_init),
 		cmocka_unit_test(test_cgroup_files),
-		cmocka_unit_test_teardown(test_map_under_signal_storm, stop_map_storm),
+		cmocka_unit_test_teardown(test_map_under_signal_storm, tu_storm_teardown),
 	};
 
 	if (pipe2(pid_pipe, O_CLOEXEC) < 0)

@@ -135,6 +135,20 @@ static void test_per_worker_oom(void **state)
 	chaos_scenario_free(&sc);
 }
 
+/* ntasks tasks; SIGKILL on the first start of task 2. */
+static void scenario_kill_on_start(struct chaos_scenario *sc, unsigned ntasks)
+{
+	assert_int_equal(chaos_scenario_init(sc, ntasks), 0);
+	sc->faults = calloc(1, sizeof(*sc->faults));
+	assert_non_null(sc->faults);
+	sc->nfaults = 1;
+	sc->faults[0].kind = CHAOS_FAULT_ON_START;
+	sc->faults[0].signo = SIGKILL;
+	sc->faults[0].task = 2;
+	sc->faults[0].attempt = 1;
+	sc->deadline_ms = 20000;
+}
+
 /* SIGKILL on the start of task 2 hits exactly the PID that started it. */
 static void test_kill_on_start(void **state)
 {
@@ -147,15 +161,7 @@ static void test_kill_on_start(void **state)
 
 	(void)state;
 	SKIP_WITHOUT_CG();
-	assert_int_equal(chaos_scenario_init(&sc, 5), 0);
-	sc.faults = calloc(1, sizeof(*sc.faults));
-	assert_non_null(sc.faults);
-	sc.nfaults = 1;
-	sc.faults[0].kind = CHAOS_FAULT_ON_START;
-	sc.faults[0].signo = SIGKILL;
-	sc.faults[0].task = 2;
-	sc.faults[0].attempt = 1;
-	sc.deadline_ms = 20000;
+	scenario_kill_on_start(&sc, 5);
 	assert_int_equal(run_once(&sc, "onstart", argv, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	tu_hist_load(r.history, &h);
@@ -921,17 +927,9 @@ static void storm_run(const char *name, struct chaos_run_result *r, char **sum, 
 	char *argv[] = {helper, NULL};
 	struct tu_hist h;
 
-	assert_int_equal(chaos_scenario_init(&sc, 6), 0);
-	sc.faults = calloc(1, sizeof(*sc.faults));
-	assert_non_null(sc.faults);
-	sc.nfaults = 1;
-	sc.faults[0].kind = CHAOS_FAULT_ON_START;
-	sc.faults[0].signo = SIGKILL;
-	sc.faults[0].task = 2;
-	sc.faults[0].attempt = 1;
+	scenario_kill_on_start(&sc, 6);
 	/* Long enough for the storm to hit every wait of the loop. */
 	sc.tasks[4].sleep_ms = 300;
-	sc.deadline_ms = 20000;
 	assert_int_equal(run_once(&sc, name, argv, r), 0);
 	tu_hist_load(r->history, &h);
 	*n = run_summary(&h, sum, max);
@@ -941,14 +939,6 @@ static void storm_run(const char *name, struct chaos_run_result *r, char **sum, 
 }
 
 static struct tu_storm run_storm = {.pid = -1};
-
-static int stop_run_storm(void **state)
-{
-	(void)state;
-	if (run_storm.pid > 0)
-		tu_storm_stop(&run_storm);
-	return 0;
-}
 
 /* A handled SIGUSR1 (no SA_RESTART; the engine does not treat it as an
  * interruption) every 100 us during a run with a real kill on start: the
@@ -985,14 +975,15 @@ static void test_run_under_signal_storm(void **state)
 /* ---- discovered workers are ordered by start time -------------------------------- */
 
 /* A target without the kit: the first process it starts is the biggest
- * (200 MiB of address space), a small one starts 300 ms later, and a
- * timed fault for worker 0 at 600 ms must hit the first, the one that
- * started first. A /proc/<pid>/stat parser that took field 23 (vsize) for
+ * (200 MiB of address space), a small one starts once the big one has
+ * allocated (its PID file appears; the shell's wait for it is bounded),
+ * and a timed fault for worker 0 at 1500 ms, when both run, must hit the
+ * one that started first. A /proc/<pid>/stat parser that took field 23 (vsize) for
  * starttime would order the small one first and kill it instead. */
 static void test_discovered_workers_by_start_time(void **state)
 {
-	char out[PATH_MAX], pidfile[PATH_MAX + 16], script[PATH_MAX + 512], buf[32];
-	char *args[] = {"--kill-at", "0@600ms", "--deadline", "10s", "--", "sh", "-c", script,
+	char out[PATH_MAX], pidfile[PATH_MAX + 16], script[4 * PATH_MAX + 512], buf[32];
+	char *args[] = {"--kill-at", "0@1500ms", "--deadline", "20s", "--", "sh", "-c", script,
 			NULL};
 	struct chaos_scenario sc;
 	struct chaos_run_result r;
@@ -1001,7 +992,7 @@ static void test_discovered_workers_by_start_time(void **state)
 	json_t *w0, *w1, *f, *d;
 	long long big;
 	size_t k;
-	int cmd;
+	int cmd, n;
 
 	(void)state;
 	SKIP_WITHOUT_CG();
@@ -1011,10 +1002,13 @@ static void test_discovered_workers_by_start_time(void **state)
 	assert_true(mkdir(out, 0755) == 0 || errno == EEXIST);
 	snprintf(pidfile, sizeof(pidfile), "%s/big.pid", out);
 	unlink(pidfile);
-	snprintf(script, sizeof(script),
-		 "python3 -c 'import os, time; open(\"%s\", \"w\").write(str(os.getpid())); "
-		 "x = bytearray(200 << 20); time.sleep(5)' & sleep 0.3; sleep 2 & wait; echo done",
-		 pidfile);
+	n = snprintf(script, sizeof(script),
+		     "python3 -c 'import os, time; x = bytearray(200 << 20); "
+		     "open(\"%s.tmp\", \"w\").write(str(os.getpid())); os.rename(\"%s.tmp\", \"%s\"); "
+		     "time.sleep(6)' & i=0; while [ ! -s %s ] && [ $i -lt 300 ]; do sleep 0.05; "
+		     "i=$((i+1)); done; sleep 0.1; sleep 4 & wait; echo done",
+		     pidfile, pidfile, pidfile, pidfile);
+	assert_true(n > 0 && (size_t)n < sizeof(script));
 	cli_scenario(&sc, 8, args, &cmd);
 	o.argv = args + cmd;
 	assert_int_equal(chaos_run(&o, &r), 0);
@@ -1084,7 +1078,7 @@ int main(void)
 		cmocka_unit_test(test_sigint_cli),
 		cmocka_unit_test(test_killed_controller_random),
 		cmocka_unit_test(test_bench_kill_latency),
-		cmocka_unit_test_teardown(test_run_under_signal_storm, stop_run_storm),
+		cmocka_unit_test_teardown(test_run_under_signal_storm, tu_storm_teardown),
 		cmocka_unit_test(test_discovered_workers_by_start_time),
 	};
 

@@ -510,6 +510,7 @@ void tu_run_cli(const struct tu_cli_env *env, struct tu_cli *r, const char *path
 /* ---- signal storms ------------------------------------------------------------ */
 
 static volatile sig_atomic_t storm_hits;
+static struct tu_storm *storm_running; /* for tu_storm_teardown() */
 
 static void storm_handler(int sig)
 {
@@ -558,6 +559,7 @@ int tu_storm_start(struct tu_storm *st, int sig, unsigned period_us)
 	}
 	if (st->pid == 0)
 		storm_child(self, sig, period_us);
+	storm_running = st;
 	return 0;
 }
 
@@ -566,6 +568,7 @@ unsigned long tu_storm_stop(struct tu_storm *st)
 	struct sigaction ign;
 	unsigned long hits;
 
+	storm_running = NULL;
 	if (st->pid > 0) {
 		kill(st->pid, SIGKILL);
 		tu_reap(st->pid, NULL);
@@ -579,6 +582,14 @@ unsigned long tu_storm_stop(struct tu_storm *st)
 	sigaction(st->sig, &ign, NULL);
 	sigaction(st->sig, &st->old, NULL);
 	return hits;
+}
+
+int tu_storm_teardown(void **state)
+{
+	(void)state;
+	if (storm_running)
+		tu_storm_stop(storm_running);
+	return 0;
 }
 
 unsigned long tu_storm_hits(void)

@@ -194,6 +194,10 @@ unsigned long tu_storm_hits(void);
  * disposition. Returns how many signals the handler caught. */
 unsigned long tu_storm_stop(struct tu_storm *st);
 
+/* A cmocka teardown: stops the storm still running when an assertion
+ * ended the test before its tu_storm_stop(). */
+int tu_storm_teardown(void **state);
+
 /* ---- leftovers (asserts) -------------------------------------------------------- */
 
 /* How long tu_assert_no_children() waits for a child that is exiting. */
