@@ -158,6 +158,20 @@ static void test_per_worker_oom(void **state)
 	chaos_scenario_free(&sc);
 }
 
+/* ntasks tasks; SIGKILL on the first start of task 2. */
+static void scenario_kill_on_start(struct chaos_scenario *sc, unsigned ntasks)
+{
+	assert_int_equal(chaos_scenario_init(sc, ntasks), 0);
+	sc->faults = calloc(1, sizeof(*sc->faults));
+	assert_non_null(sc->faults);
+	sc->nfaults = 1;
+	sc->faults[0].kind = CHAOS_FAULT_ON_START;
+	sc->faults[0].signo = SIGKILL;
+	sc->faults[0].task = 2;
+	sc->faults[0].attempt = 1;
+	sc->deadline_ms = 20000;
+}
+
 /* SIGKILL on the start of task 2 hits exactly the PID that started it. */
 static void test_kill_on_start(void **state)
 {
@@ -170,15 +184,7 @@ static void test_kill_on_start(void **state)
 
 	(void)state;
 	SKIP_WITHOUT_CG();
-	assert_int_equal(chaos_scenario_init(&sc, 5), 0);
-	sc.faults = calloc(1, sizeof(*sc.faults));
-	assert_non_null(sc.faults);
-	sc.nfaults = 1;
-	sc.faults[0].kind = CHAOS_FAULT_ON_START;
-	sc.faults[0].signo = SIGKILL;
-	sc.faults[0].task = 2;
-	sc.faults[0].attempt = 1;
-	sc.deadline_ms = 20000;
+	scenario_kill_on_start(&sc, 5);
 	assert_int_equal(run_once(&sc, "onstart", argv, &r), 0);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	tu_hist_load(r.history, &h);
@@ -1733,6 +1739,169 @@ static void test_killed_controller_random(void **state)
 	chaos_scenario_free(&sc);
 }
 
+/* ---- a signal storm during a run ----------------------------------------------- */
+
+/* qsort() order of an array of strings. */
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The events of a history that say what happened, without what varies
+ * from run to run (times, PIDs, line numbers), as sorted compact JSON:
+ * two runs that decided the same have equal summaries. */
+static size_t run_summary(const struct tu_hist *h, char **out, size_t max)
+{
+	static const char *const evs[] = {"fault", "death", "end", "outcome", "target_exit"};
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n; i++) {
+		const char *ev = tu_sval(h->ev[i], "ev");
+		json_t *o;
+
+		for (size_t k = 0; k < sizeof(evs) / sizeof(evs[0]); k++) {
+			if (strcmp(ev, evs[k]) != 0)
+				continue;
+			assert_true(n < max);
+			o = json_deep_copy(h->ev[i]);
+			assert_non_null(o);
+			json_object_del(o, "t");
+			json_object_del(o, "pid");
+			json_object_del(o, "lineno");
+			out[n] = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+			assert_non_null(out[n]);
+			json_decref(o);
+			n++;
+		}
+	}
+	qsort(out, n, sizeof(*out), str_cmp);
+	return n;
+}
+
+/* One storm run of test_run_under_signal_storm: the kill-on-start
+ * scenario against ctl_pool, summarised. */
+static void storm_run(const char *name, struct chaos_run_result *r, char **sum, size_t max,
+		      size_t *n)
+{
+	struct chaos_scenario sc;
+	char *argv[] = {helper, NULL};
+	struct tu_hist h;
+
+	scenario_kill_on_start(&sc, 6);
+	/* Long enough for the storm to hit every wait of the loop. */
+	sc.tasks[4].sleep_ms = 300;
+	assert_int_equal(run_once(&sc, name, argv, r), 0);
+	tu_hist_load(r->history, &h);
+	*n = run_summary(&h, sum, max);
+	assert_nothing_left(&h);
+	tu_hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+static struct tu_storm run_storm = {.pid = -1};
+
+/* A handled SIGUSR1 (no SA_RESTART; the engine does not treat it as an
+ * interruption) every 100 us during a run with a real kill on start: the
+ * verdict, the faults, the deaths and the results are those of the same
+ * run without the storm. */
+static void test_run_under_signal_storm(void **state)
+{
+	enum { MAXEV = 128 };
+	char *quiet[MAXEV], *stormy[MAXEV];
+	struct chaos_run_result rq, rs;
+	size_t nq, ns;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	storm_run("storm-quiet", &rq, quiet, MAXEV, &nq);
+	assert_int_equal(rq.verdict, CHAOS_RUN_DONE);
+	assert_int_equal(tu_storm_start(&run_storm, SIGUSR1, 100), 0);
+	storm_run("storm", &rs, stormy, MAXEV, &ns);
+	assert_true(tu_storm_stop(&run_storm) > 0);
+	assert_int_equal(rs.verdict, rq.verdict);
+	assert_int_equal(rs.deaths, rq.deaths);
+	assert_int_equal(rs.oom_kills, rq.oom_kills);
+	assert_int_equal(ns, nq);
+	for (size_t i = 0; i < nq; i++) {
+		if (strcmp(quiet[i], stormy[i]) != 0)
+			fail_msg("event differs under the storm: %s vs %s", quiet[i], stormy[i]);
+	}
+	for (size_t i = 0; i < nq; i++) {
+		free(quiet[i]);
+		free(stormy[i]);
+	}
+}
+
+/* ---- discovered workers are ordered by start time -------------------------------- */
+
+/* A target without the kit: the first process it starts is the biggest
+ * (200 MiB of address space), a small one starts once the big one has
+ * allocated (its PID file appears; the shell's wait for it is bounded),
+ * and a timed fault for worker 0 at 1500 ms, when both run, must hit the
+ * one that started first. A /proc/<pid>/stat parser that took field 23 (vsize) for
+ * starttime would order the small one first and kill it instead. */
+static void test_discovered_workers_by_start_time(void **state)
+{
+	char out[PATH_MAX], pidfile[PATH_MAX + 16], script[4 * PATH_MAX + 512], buf[32];
+	char *args[] = {"--kill-at", "0@1500ms", "--deadline", "20s", "--", "sh", "-c", script,
+			NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	struct chaos_run_opts o = {.sc = &sc, .target_name = "sh", .outdir = out};
+	struct tu_hist h;
+	json_t *w0, *w1, *f, *d;
+	long long big;
+	size_t k;
+	int cmd, n;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	TU_SKIP_UNLESS(system("command -v python3 >/dev/null 2>&1") == 0,
+		       "skipped: no python3 on PATH\n");
+	make_outdir(out, sizeof(out), "start-order");
+	assert_true(mkdir(out, 0755) == 0 || errno == EEXIST);
+	snprintf(pidfile, sizeof(pidfile), "%s/big.pid", out);
+	unlink(pidfile);
+	n = snprintf(script, sizeof(script),
+		     "python3 -c 'import os, time; x = bytearray(200 << 20); "
+		     "open(\"%s.tmp\", \"w\").write(str(os.getpid())); os.rename(\"%s.tmp\", \"%s\"); "
+		     "time.sleep(6)' & i=0; while [ ! -s %s ] && [ $i -lt 300 ]; do sleep 0.05; "
+		     "i=$((i+1)); done; sleep 0.1; sleep 4 & wait; echo done",
+		     pidfile, pidfile, pidfile, pidfile);
+	assert_true(n > 0 && (size_t)n < sizeof(script));
+	cli_scenario(&sc, 8, args, &cmd);
+	o.argv = args + cmd;
+	assert_int_equal(chaos_run(&o, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	tu_slurp(pidfile, buf, sizeof(buf));
+	big = atoll(buf);
+	assert_true(big > 0);
+	tu_hist_load(r.history, &h);
+	/* Both were found by the scan, the big one first. */
+	w0 = tu_hist_find(&h, "worker", NULL, NULL, 0);
+	w1 = tu_hist_find(&h, "worker", NULL, NULL, 1);
+	assert_non_null(w0);
+	assert_non_null(w1);
+	assert_string_equal(tu_sval(w0, "source"), "cgroup");
+	assert_string_equal(tu_sval(w1, "source"), "cgroup");
+	assert_int_equal(tu_ival(w0, "index"), 0);
+	assert_int_equal(tu_ival(w0, "pid"), big);
+	assert_true(tu_ival(w1, "pid") != big);
+	f = tu_hist_find(&h, "fault", NULL, NULL, 0);
+	assert_non_null(f);
+	assert_true(json_is_true(json_object_get(f, "ok")));
+	assert_string_equal(tu_sval(f, "rule"), "cgroup");
+	assert_int_equal(tu_ival(f, "pid"), big);
+	for (k = 0; (d = tu_hist_find(&h, "death", NULL, NULL, k)) != NULL; k++)
+		if (tu_ival(d, "pid") == big)
+			break;
+	assert_non_null(d);
+	assert_string_equal(tu_sval(d, "signal"), "SIGKILL");
+	assert_nothing_left(&h);
+	tu_hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
 static int setup(void **state)
 {
 	char exe[PATH_MAX];
@@ -1798,6 +1967,8 @@ int main(void)
 		cmocka_unit_test(test_unprivileged),
 		cmocka_unit_test(test_killed_controller_random),
 		cmocka_unit_test(test_bench_kill_latency),
+		cmocka_unit_test_teardown(test_run_under_signal_storm, tu_storm_teardown),
+		cmocka_unit_test(test_discovered_workers_by_start_time),
 	};
 
 	return cmocka_run_group_tests(tests, setup, group_teardown);

@@ -31,6 +31,7 @@
 #include "cgroup/cgroup.h"
 #include "sys/pidfd.h"
 #include "sys/proc.h"
+#include "sys/io.h"
 #include "engine/events.h"
 #include "engine/faults.h"
 #include "engine/history.h"
@@ -269,7 +270,7 @@ static int pidfd_alive(int pidfd)
 {
 	struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
-	return poll(&p, 1, 0) == 0;
+	return chaos_poll_ms(&p, 1, 0) == 0;
 }
 
 /* ---- history helpers ---------------------------------------------------- */
@@ -467,7 +468,7 @@ static void stop_pressure(struct run *R)
 		kill(-R->stress.pid, SIGKILL);
 		struct pollfd p = {.fd = R->stress.pidfd, .events = POLLIN};
 
-		poll(&p, 1, 2000);
+		chaos_poll_ms(&p, 1, 2000);
 		chaos_child_reap(R->stress.pidfd, &st);
 		R->stress_reaped = 1;
 	}
@@ -756,9 +757,7 @@ static void death_status(struct worker *w, struct chaos_hist_death *d)
 	for (int tries = 0; tries < 30 && !found; tries++) {
 		/* 50 us doubling up to 2 ms: under 60 ms in all. */
 		if (tries)
-			nanosleep(&(struct timespec){.tv_nsec = tries < 6 ? 50000L << (tries - 1)
-									 : 2000000L},
-				  NULL);
+			chaos_sleep_us(tries < 6 ? 50u << (tries - 1) : 2000u);
 		found = chaos_pidfd_exit_status(w->pidfd, &status) == 0 ||
 			(chaos_proc_exit_status(w->pid, &state, &status) == 0 && state == 'Z' &&
 			 chaos_pidfd_pid(w->pidfd, &still) == 0 && still == w->pid);
@@ -1132,7 +1131,7 @@ static void target_read(struct run *R)
 		}
 		/* stdout.txt is a convenience copy; the history has every line,
 		 * so a failed write here loses nothing. */
-		if (R->out_file >= 0 && write(R->out_file, buf, (size_t)n) < 0)
+		if (R->out_file >= 0 && chaos_write_all(R->out_file, buf, (size_t)n) < 0)
 			R->out_file_err = errno;
 		while (off < (size_t)n) {
 			const char *line;
@@ -1400,7 +1399,7 @@ static void report_leftovers(struct run *R)
 		n = live_pids(R, pids, MAX_PIDS);
 		if (n == 0 || now_ms(R) >= until)
 			break;
-		nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000}, NULL);
+		chaos_sleep_us(20 * 1000);
 	}
 	for (i = 0; i < n; i++) {
 		char comm[64];
@@ -1440,7 +1439,7 @@ static void teardown(struct run *R)
 		struct pollfd p = {.fd = R->target.pidfd, .events = POLLIN};
 
 		syscall(SYS_pidfd_send_signal, R->target.pidfd, SIGKILL, NULL, 0);
-		poll(&p, 1, 5000);
+		chaos_poll_ms(&p, 1, 5000);
 		if (chaos_child_reap(R->target.pidfd, &st) == 1)
 			R->target_exited = 1;
 	}
@@ -1529,7 +1528,7 @@ static void loop_once(struct run *R, uint64_t limit_ms)
 		next = limit_ms;
 	now = now_ms(R);
 	timeout = next > now ? (int)(next - now) : 0;
-	n = epoll_wait(R->ep, evs, 64, timeout);
+	n = chaos_epoll_ms(R->ep, evs, 64, timeout);
 	for (i = 0; i < n; i++)
 		dispatch(R, evs[i].data.u64);
 }
@@ -1556,7 +1555,7 @@ static void event_loop(struct run *R)
 		struct epoll_event e;
 
 		run_due(R, now_ms(R));
-		if (epoll_wait(R->ep, &e, 1, 0) <= 0)
+		if (chaos_epoll_ms(R->ep, &e, 1, 0) <= 0)
 			break;
 		dispatch(R, e.data.u64);
 	}

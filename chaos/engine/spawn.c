@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sys/io.h"
+
 #ifdef SP_COVERAGE
 void __gcov_dump(void);
 void __gcov_reset(void);
@@ -104,10 +106,7 @@ int chaos_child_reap(int pidfd, int *status)
 /* Block until the child exits; used only for a child we have just killed. */
 static void reap_blocking(int pidfd)
 {
-	siginfo_t si;
-
-	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
-		;
+	chaos_waitid((idtype_t)P_PIDFD, (id_t)pidfd, NULL, WEXITED);
 }
 
 int chaos_spawn(const struct chaos_spawn_opts *o, struct chaos_child *c)
@@ -153,7 +152,7 @@ int chaos_spawn(const struct chaos_spawn_opts *o, struct chaos_child *c)
 	if (pidfd < 0) {
 		ret = -errno;
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		chaos_waitpid(pid, NULL, 0);
 		pid = -1;
 		goto out;
 	}
@@ -173,7 +172,7 @@ int chaos_spawn(const struct chaos_spawn_opts *o, struct chaos_child *c)
 	 * means it failed. The exec is quick, but the wait is bounded anyway. */
 	pfd.fd = err_p[0];
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 10000) <= 0) {
+	if (chaos_poll_ms(&pfd, 1, 10000) <= 0) {
 		ret = -ETIMEDOUT;
 		goto out;
 	}

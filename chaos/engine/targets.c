@@ -13,6 +13,7 @@
  * tree), then with the scripts. */
 #include "engine/targets.h"
 #include "engine/targets_internal.h"
+#include "sys/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -210,7 +211,7 @@ int chaos__probe(char *const argv[], char *out, size_t outlen, int timeout_ms)
 	if (pidfd < 0) {
 		rc = -errno;
 		kill(pid, SIGKILL); /* our own child, not yet reaped: the PID is ours */
-		waitpid(pid, &status, 0);
+		chaos_waitpid(pid, &status, 0);
 		goto out;
 	}
 	/* Read the output until EOF, then wait for the exit, all bounded by
@@ -223,7 +224,7 @@ int chaos__probe(char *const argv[], char *out, size_t outlen, int timeout_ms)
 
 		if (left <= 0) {
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-			waitpid(pid, &status, 0);
+			chaos_waitpid(pid, &status, 0);
 			rc = -ETIMEDOUT;
 			goto out;
 		}
@@ -232,7 +233,7 @@ int chaos__probe(char *const argv[], char *out, size_t outlen, int timeout_ms)
 				continue;
 			rc = -errno;
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-			waitpid(pid, &status, 0);
+			chaos_waitpid(pid, &status, 0);
 			goto out;
 		}
 		if (!p.revents)
@@ -261,7 +262,7 @@ int chaos__probe(char *const argv[], char *out, size_t outlen, int timeout_ms)
 			}
 		}
 	}
-	if (waitpid(pid, &status, 0) < 0) {
+	if (chaos_waitpid(pid, &status, 0) < 0) {
 		rc = -errno;
 		goto out;
 	}

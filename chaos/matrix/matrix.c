@@ -32,6 +32,7 @@
 #include "matrix/timeline.h"
 #include "cgroup/cgroup.h"
 #include "engine/run.h"
+#include "sys/io.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -420,7 +421,7 @@ static int start_run(struct mx_slot *s, size_t ci, struct chaos_mx_cell *c,
 		 * child is ours and unreaped, so its PID is still valid. */
 		rc = -errno;
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		chaos_waitpid(pid, NULL, 0);
 		return rc;
 	}
 	return 0;
@@ -434,7 +435,7 @@ static void kill_overrun(struct mx_slot *s, struct chaos_mx_cell *c)
 	unsigned removed = 0;
 
 	syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
-	waitpid(s->pid, NULL, 0);
+	chaos_waitpid(s->pid, NULL, 0);
 	c->internal = 1;
 	snprintf(c->error, sizeof(c->error),
 		 "the run process overran its deadline (scenario deadline + %d ms) and was killed",
@@ -453,7 +454,7 @@ static void finish_run(struct mx_slot *s, struct chaos_mx_cell *c, int overrun)
 	if (overrun) {
 		kill_overrun(s, c);
 	} else {
-		waitpid(s->pid, &status, 0);
+		chaos_waitpid(s->pid, &status, 0);
 		snprintf(path, sizeof(path), "%s/verdict.json", c->rundir);
 		if (chaos__mx_cell_load(path, &got) == 0) {
 			/* The parent's names and paths are authoritative. */

@@ -52,99 +52,76 @@ static int parse_num(const char *s, long min, long *out)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct args {
+	long workers, ntasks, retries;
+	struct sp_options o;
+};
+
+/* Parse argv into a. Returns 0, 1 after --help (printed), or -1 for bad
+ * usage. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{"workers", required_argument, NULL, 'w'}, {"tasks", required_argument, NULL, 'n'},
 		{"policy", required_argument, NULL, 'p'},  {"kill-task", required_argument, NULL, 'k'},
 		{"retries", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
-	struct sp_options o;
-	long workers = 4, ntasks = 10, retries = 3;
-	int c, r, rc = 1;
-	sp_pool *pool = NULL;
-	int64_t *vals = NULL;
-	const void **args = NULL;
-	size_t *lens = NULL;
-	struct sp_result *res = NULL;
-	const struct sp_killed *killed;
-	size_t nkilled = 0;
+	int c;
 
-	sp_options_init(&o);
+	a->workers = 4;
+	a->ntasks = 10;
+	a->retries = 3;
+	sp_options_init(&a->o);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'w':
-			if (parse_num(optarg, 1, &workers) || workers > 1024)
-				goto bad;
+			if (parse_num(optarg, 1, &a->workers) || a->workers > 1024)
+				return -1;
 			break;
 		case 'n':
-			if (parse_num(optarg, 0, &ntasks) || ntasks > 10000000)
-				goto bad;
+			if (parse_num(optarg, 0, &a->ntasks) || a->ntasks > 10000000)
+				return -1;
 			break;
 		case 'k':
 			if (parse_num(optarg, 0, &kill_task))
-				goto bad;
+				return -1;
 			break;
 		case 'r':
-			if (parse_num(optarg, 0, &retries) || retries > 1000)
-				goto bad;
+			if (parse_num(optarg, 0, &a->retries) || a->retries > 1000)
+				return -1;
 			break;
 		case 'p':
 			if (strcmp(optarg, "skip") == 0)
-				o.policy = SP_POLICY_SKIP;
+				a->o.policy = SP_POLICY_SKIP;
 			else if (strcmp(optarg, "abort") == 0)
-				o.policy = SP_POLICY_ABORT;
+				a->o.policy = SP_POLICY_ABORT;
 			else if (strcmp(optarg, "retry") == 0)
-				o.policy = SP_POLICY_RETRY;
+				a->o.policy = SP_POLICY_RETRY;
 			else
-				goto bad;
+				return -1;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return 1;
 		default:
-			goto bad;
+			return -1;
 		}
 	}
 	if (optind != argc)
-		goto bad;
-	o.workers = (unsigned)workers;
-	o.max_retries = (unsigned)retries;
-	vals = calloc((size_t)ntasks + 1, sizeof(*vals));
-	args = calloc((size_t)ntasks + 1, sizeof(*args));
-	lens = calloc((size_t)ntasks + 1, sizeof(*lens));
-	res = calloc((size_t)ntasks + 1, sizeof(*res));
-	if (!vals || !args || !lens || !res) {
-		fprintf(stderr, "squares: out of memory\n");
-		goto out;
-	}
-	for (long i = 0; i < ntasks; i++) {
-		vals[i] = i;
-		args[i] = &vals[i];
-		lens[i] = sizeof(vals[i]);
-	}
-	r = sp_pool_create(&pool, &o);
-	if (r < 0) {
-		fprintf(stderr, "squares: cannot create the pool: %s\n", sp_strerror(r));
-		goto out;
-	}
-	r = sp_map(pool, square, args, lens, (size_t)ntasks, res, NULL);
-	if (r == SP_EABORTED) {
-		struct sp_killed k;
+		return -1;
+	a->o.workers = (unsigned)a->workers;
+	a->o.max_retries = (unsigned)a->retries;
+	return 0;
+}
 
-		if (sp_abort_cause(pool, &k) == 0)
-			printf("aborted: task %zu killed by SIG%s (attempt %u, worker %d, oom %s)\n",
-			       k.index, sigabbrev_np(k.signal) ? sigabbrev_np(k.signal) : "?",
-			       k.attempts, (int)k.pid, sp_oom_name(k.oom));
-		else
-			printf("aborted: %s\n", sp_strerror(r));
-		rc = 3;
-		goto out;
-	}
-	if (r < 0) {
-		fprintf(stderr, "squares: map failed: %s\n", sp_strerror(r));
-		goto out;
-	}
+/* Print the results as a list (None for a task without a result), then
+ * the tasks that were killed. */
+static void print_results(sp_pool *pool, const struct sp_result *res, long ntasks)
+{
+	const struct sp_killed *killed;
+	size_t nkilled = 0;
+
 	printf("[");
 	for (long i = 0; i < ntasks; i++) {
 		int64_t v;
@@ -169,17 +146,75 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("]\n");
+}
+
+/* Say why the map was aborted. */
+static void print_abort(sp_pool *pool, int r)
+{
+	struct sp_killed k;
+
+	if (sp_abort_cause(pool, &k) == 0)
+		printf("aborted: task %zu killed by SIG%s (attempt %u, worker %d, oom %s)\n",
+		       k.index, sigabbrev_np(k.signal) ? sigabbrev_np(k.signal) : "?", k.attempts,
+		       (int)k.pid, sp_oom_name(k.oom));
+	else
+		printf("aborted: %s\n", sp_strerror(r));
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int r, rc = 1;
+	sp_pool *pool = NULL;
+	int64_t *vals = NULL;
+	const void **args = NULL;
+	size_t *lens = NULL;
+	struct sp_result *res = NULL;
+
+	r = parse_args(argc, argv, &a);
+	if (r < 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (r > 0)
+		return 0;
+	vals = calloc((size_t)a.ntasks + 1, sizeof(*vals));
+	args = calloc((size_t)a.ntasks + 1, sizeof(*args));
+	lens = calloc((size_t)a.ntasks + 1, sizeof(*lens));
+	res = calloc((size_t)a.ntasks + 1, sizeof(*res));
+	if (!vals || !args || !lens || !res) {
+		fprintf(stderr, "squares: out of memory\n");
+		goto out;
+	}
+	for (long i = 0; i < a.ntasks; i++) {
+		vals[i] = i;
+		args[i] = &vals[i];
+		lens[i] = sizeof(vals[i]);
+	}
+	r = sp_pool_create(&pool, &a.o);
+	if (r < 0) {
+		fprintf(stderr, "squares: cannot create the pool: %s\n", sp_strerror(r));
+		goto out;
+	}
+	r = sp_map(pool, square, args, lens, (size_t)a.ntasks, res, NULL);
+	if (r == SP_EABORTED) {
+		print_abort(pool, r);
+		rc = 3;
+		goto out;
+	}
+	if (r < 0) {
+		fprintf(stderr, "squares: map failed: %s\n", sp_strerror(r));
+		goto out;
+	}
+	print_results(pool, res, a.ntasks);
 	rc = 0;
 out:
 	if (res)
-		sp_results_free(res, (size_t)ntasks);
+		sp_results_free(res, (size_t)a.ntasks);
 	sp_pool_destroy(pool);
 	free(vals);
 	free(args);
 	free(lens);
 	free(res);
 	return rc;
-bad:
-	usage(stderr);
-	return 2;
 }

@@ -65,6 +65,14 @@ struct sp__slot {
 
 int64_t sp__now_ns(void);
 
+/* Blocking calls that retry EINTR (sys.c), for a caller whose signal
+ * handlers lack SA_RESTART. The reaps are only for a process that is
+ * known to be dead or killed; 0 or -errno. The sleep lasts the whole ns
+ * against an absolute monotonic deadline. */
+int sp__reap_pidfd(int pidfd);
+int sp__reap_pid(pid_t pid);
+void sp__sleep_ns(int64_t ns);
+
 /* Memory cgroup helpers (oom.c). pid 0 means the calling process. Only
  * open/read/close, so the worker may call them right after fork. */
 int sp__oom_file(pid_t pid, char *file, size_t cap);

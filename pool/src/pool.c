@@ -434,7 +434,7 @@ static int worker_spawn_once(sp_pool *p, size_t idx)
 		r = -errno;
 	if (r < 0) {
 		pidfd_kill(w->pidfd, SIGKILL);
-		waitid(P_PIDFD, (id_t)w->pidfd, &(siginfo_t){0}, WEXITED);
+		sp__reap_pidfd(w->pidfd);
 	}
 out:
 	for (int i = 0; i < 2; i++) {
@@ -451,7 +451,7 @@ out:
 		 * yet. ESRCH means it was reaped already: then the PID may
 		 * name someone else and must not be signalled. */
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		sp__reap_pid(pid);
 	}
 	if (r < 0)
 		worker_close(p, w);
@@ -841,7 +841,7 @@ static int pidfd_exit_status(int pidfd, siginfo_t *si)
 		if (ioctl(pidfd, SP__PIDFD_GET_INFO, &info) < 0)
 			return -errno;
 		if (!(info.mask & SP__PIDFD_INFO_EXIT)) {
-			nanosleep(&(struct timespec){0, 1000000}, NULL);
+			sp__sleep_ns(MS);
 			continue;
 		}
 		st = info.exit_code;
@@ -922,7 +922,7 @@ static int worker_reap_now(sp_pool *p, size_t idx)
 	}
 	/* The reap gets its own siginfo: on ECHILD the kernel still writes
 	 * (zeros) into it, which would erase the status learned above. */
-	waitid(P_PIDFD, (id_t)w->pidfd, &(siginfo_t){0}, WEXITED);
+	sp__reap_pidfd(w->pidfd);
 	/* Tasks behind the running one never started: back to the front. */
 	while (w->count) {
 		struct sp__task *t = w->fifo[(w->head + w->count - 1) % p->o.pipeline];
@@ -1263,7 +1263,7 @@ void sp_pool_destroy(sp_pool *p)
 			pidfd_kill(w->pidfd, SIGKILL);
 			wait_readable(w->pidfd, sp__now_ns() + DEATH_WAIT_MS * MS);
 		}
-		waitid(P_PIDFD, (id_t)w->pidfd, &(siginfo_t){0}, WEXITED);
+		sp__reap_pidfd(w->pidfd);
 		worker_close(p, w);
 	}
 	while ((t = q_pop(&p->done_async))) {

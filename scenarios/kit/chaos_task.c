@@ -427,7 +427,13 @@ static int connect_events(const char *path, uint32_t id)
 		r = -errno;
 		goto out;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	/* A full backlog makes connect() sleep, and a pool's handler without
+	 * SA_RESTART then ends it with EINTR. On a Unix socket that sleep
+	 * has not connected anything yet, so asking again is safe. */
+	do
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
 		r = -errno;
 		fprintf(stderr, "chaos-task: connect %s: %s\n", path, strerror(-r));
 		goto out;

@@ -64,13 +64,12 @@ int tu_wait_status(pid_t pid, unsigned ms, int *status)
 
 		if (left <= 0) {
 			syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-			waitpid(pid, status, 0);
+			tu_reap(pid, status);
 			ret = -ETIMEDOUT;
 			break;
 		}
 		if (poll(&p, 1, (int)left) > 0) {
-			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-				;
+			tu_reap(pid, status);
 			break;
 		}
 	}
@@ -78,20 +77,39 @@ int tu_wait_status(pid_t pid, unsigned ms, int *status)
 	return ret;
 }
 
+pid_t tu_reap(pid_t pid, int *status)
+{
+	pid_t r;
+
+	do
+		r = waitpid(pid, status, 0);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 int tu_wait_child(pid_t pid, int ms)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status = 0;
 	struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
+	int64_t deadline = tu_now_ms() + ms;
+	int r;
+
 	assert_true(pidfd >= 0);
-	if (poll(&p, 1, ms) <= 0) {
+	/* A test may storm itself with signals: EINTR waits for the rest. */
+	do {
+		int64_t left = deadline - tu_now_ms();
+
+		r = poll(&p, 1, left > 0 ? (int)left : 0);
+	} while (r < 0 && errno == EINTR);
+	if (r <= 0) {
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		waitpid(pid, NULL, 0);
+		tu_reap(pid, NULL);
 		close(pidfd);
 		fail_msg("child %d did not finish within %d ms", (int)pid, ms);
 	}
 	close(pidfd);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(tu_reap(pid, &status), pid);
 	if (!WIFEXITED(status))
 		fail_msg("child %d ended by signal %d", (int)pid, WTERMSIG(status));
 	return WEXITSTATUS(status);
@@ -493,4 +511,122 @@ void tu_run_cli(const struct tu_cli_env *env, struct tu_cli *r, const char *path
 	r->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	tu_slurp(outp, r->out, sizeof(r->out));
 	tu_slurp(errp, r->err, sizeof(r->err));
+}
+
+/* ---- signal storms ------------------------------------------------------------ */
+
+static volatile sig_atomic_t storm_hits;
+static struct tu_storm *storm_running; /* for tu_storm_teardown() */
+
+static void storm_handler(int sig)
+{
+	(void)sig;
+	storm_hits++;
+}
+
+/* The storm child: sig to target every period_us until it is killed, the
+ * target is gone, or STORM_MAX_MS passed (so a test that forgets to stop
+ * it cannot leave it running for ever). */
+#define STORM_MAX_MS 120000
+static void storm_child(pid_t target, int sig, unsigned period_us)
+{
+	int64_t end = tu_now_ms() + STORM_MAX_MS;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)period_us * 1000L};
+
+	while (tu_now_ms() < end && getppid() == target) {
+		if (kill(target, sig) < 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	tu_child_exit(0);
+}
+
+int tu_storm_start(struct tu_storm *st, int sig, unsigned period_us)
+{
+	struct sigaction sa;
+	pid_t self = getpid();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = storm_handler;
+	sa.sa_flags = 0; /* no SA_RESTART: every blocking call sees EINTR */
+	sigemptyset(&sa.sa_mask);
+	st->sig = sig;
+	st->pid = -1;
+	storm_hits = 0;
+	if (sigaction(sig, &sa, &st->old) < 0)
+		return -errno;
+	fflush(NULL);
+	st->pid = fork();
+	if (st->pid < 0) {
+		int e = -errno;
+
+		sigaction(sig, &st->old, NULL);
+		return e;
+	}
+	if (st->pid == 0)
+		storm_child(self, sig, period_us);
+	storm_running = st;
+	return 0;
+}
+
+unsigned long tu_storm_stop(struct tu_storm *st)
+{
+	struct sigaction ign;
+	unsigned long hits;
+
+	storm_running = NULL;
+	if (st->pid > 0) {
+		kill(st->pid, SIGKILL);
+		tu_reap(st->pid, NULL);
+		st->pid = -1;
+	}
+	hits = (unsigned long)storm_hits;
+	/* SIG_IGN discards a signal still pending from the storm before the
+	 * old disposition (often SIG_DFL, which would end us) comes back. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(st->sig, &ign, NULL);
+	sigaction(st->sig, &st->old, NULL);
+	return hits;
+}
+
+int tu_storm_teardown(void **state)
+{
+	(void)state;
+	if (storm_running)
+		tu_storm_stop(storm_running);
+	return 0;
+}
+
+unsigned long tu_storm_hits(void)
+{
+	return (unsigned long)storm_hits;
+}
+
+/* ---- leftovers (asserts) ------------------------------------------------------ */
+
+void tu_assert_no_children(void)
+{
+	int64_t deadline = tu_now_ms() + TU_CHILD_EXIT_MS;
+	siginfo_t si;
+	int r;
+
+	/* WNOWAIT: a zombie is looked at, never reaped, so it still fails the
+	 * test. Only a child that disappears by itself within the bound (one
+	 * the kernel reaps because SIGCHLD is ignored) is waited for. */
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == ECHILD)
+			return;
+		assert_int_equal(r, 0);
+		if (si.si_pid != 0 || tu_now_ms() >= deadline)
+			break;
+		tu_sleep_ms(5);
+	}
+	if (si.si_pid != 0)
+		fail_msg("child %d is a zombie: it ended but nobody reaped it", (int)si.si_pid);
+	fail_msg("a child of the test process is still running after %d ms", TU_CHILD_EXIT_MS);
 }

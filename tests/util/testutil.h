@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -46,6 +47,9 @@ void tu_sleep_ms(unsigned ms);
  * test leaks it) and -ETIMEDOUT returned; -errno when it cannot be
  * watched. */
 int tu_wait_status(pid_t pid, unsigned ms, int *status);
+
+/* waitpid(pid, status, 0) retrying EINTR; for a child that ends soon. */
+pid_t tu_reap(pid_t pid, int *status);
 
 /* Asserts: wait at most ms for the forked child pid and return its exit
  * code; the test fails when it is late (it is killed) or ends by a
@@ -169,5 +173,40 @@ struct tu_cli {
  * still running at the limit is killed and the test fails. */
 void tu_run_cli(const struct tu_cli_env *env, struct tu_cli *r, const char *path, int limit_ms,
 		int sigint_after_ms, char *const *args);
+
+/* ---- signal storms (no asserts) ------------------------------------------------ */
+
+/* A child that sends sig to this process every period_us microseconds,
+ * caught by a no-op handler installed without SA_RESTART, so that every
+ * blocking call of this process keeps seeing EINTR. */
+struct tu_storm {
+	pid_t pid;
+	int sig;
+	struct sigaction old;
+};
+
+/* Install the handler and start the storm child. 0 or -errno. */
+int tu_storm_start(struct tu_storm *st, int sig, unsigned period_us);
+
+/* Signals caught so far in this storm. */
+unsigned long tu_storm_hits(void);
+
+/* Kill and reap the storm child, drop a pending signal, restore the old
+ * disposition. Returns how many signals the handler caught. */
+unsigned long tu_storm_stop(struct tu_storm *st);
+
+/* A cmocka teardown: stops the storm still running when an assertion
+ * ended the test before its tu_storm_stop(). */
+int tu_storm_teardown(void **state);
+
+/* ---- leftovers (asserts) -------------------------------------------------------- */
+
+/* How long tu_assert_no_children() waits for a child that is exiting. */
+#define TU_CHILD_EXIT_MS 2000
+
+/* The test fails when this process has any child, alive or a zombie,
+ * after waiting at most TU_CHILD_EXIT_MS for children that are exiting
+ * and vanish by themselves. Zombies are not reaped by the check. */
+void tu_assert_no_children(void);
 
 #endif
