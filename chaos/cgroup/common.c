@@ -22,6 +22,7 @@
 
 #include "cgroup/common.h"
 #include "sys/file.h"
+#include "sys/pidfd.h"
 #include "sys/proc.h"
 
 /* Thread-local so that two runs in different threads (the matrix) do not
@@ -533,26 +534,14 @@ int cg__collect_pids(const char *dir, pid_t *pids, size_t max, size_t *n)
 	return collect_depth(dir, pids, max, n, 0);
 }
 
-static int sys_pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int sys_pidfd_send_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
 int cg__kill_member(pid_t pid, const char *want, const char *rel)
 {
 	char cur[4096];
 	int fd, ret;
 
-	fd = sys_pidfd_open(pid);
+	fd = chaos_pidfd_open(pid);
 	if (fd < 0)
-		return errno == ESRCH
-			   ? 0
-			   : cg__fail(errno, "pidfd_open(%d): %s", (int)pid, strerror(errno));
+		return fd == -ESRCH ? 0 : cg__fail(-fd, "pidfd_open(%d): %s", (int)pid, strerror(-fd));
 	/* The pidfd pins this exact process; if the PID was reused between
 	 * reading cgroup.procs and opening it, the new process is not in our
 	 * cgroup and must not be touched. */
@@ -561,10 +550,10 @@ int cg__kill_member(pid_t pid, const char *want, const char *rel)
 		ret = 0;
 		goto out;
 	}
-	if (sys_pidfd_send_signal(fd, SIGKILL) < 0) {
-		ret = errno == ESRCH
-			  ? 0
-			  : cg__fail(errno, "pidfd_send_signal(%d): %s", (int)pid, strerror(errno));
+	ret = chaos_pidfd_signal(fd, SIGKILL);
+	if (ret < 0) {
+		ret = ret == -ESRCH ? 0
+				    : cg__fail(-ret, "pidfd_send_signal(%d): %s", (int)pid, strerror(-ret));
 		goto out;
 	}
 	ret = 1;

@@ -29,6 +29,7 @@
 
 #include "engine/targets.h"
 #include "cgroup/cgroup.h"
+#include "sys/file.h"
 #include "sys/pidfd.h"
 #include "sys/proc.h"
 #include "sys/io.h"
@@ -345,7 +346,7 @@ static int signal_worker(struct run *R, struct worker *w, int signo, const char 
 {
 	const char *err = NULL;
 	char buf[128];
-	int c;
+	int c, rc;
 
 	if (w->dead || !pidfd_alive(w->pidfd)) {
 		err = "target exited";
@@ -363,11 +364,12 @@ static int signal_worker(struct run *R, struct worker *w, int signo, const char 
 			goto out;
 		}
 	}
-	if (syscall(SYS_pidfd_send_signal, w->pidfd, signo, NULL, 0) < 0) {
-		if (errno == ESRCH) {
+	rc = chaos_pidfd_signal(w->pidfd, signo);
+	if (rc < 0) {
+		if (rc == -ESRCH) {
 			err = "target exited";
 		} else {
-			snprintf(buf, sizeof(buf), "pidfd_send_signal: %s", strerror(errno));
+			snprintf(buf, sizeof(buf), "pidfd_send_signal: %s", strerror(-rc));
 			err = buf;
 		}
 		goto out;
@@ -602,7 +604,7 @@ static void discover_workers(struct run *R)
 				known = 1;
 		if (known)
 			continue;
-		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		pidfd = chaos_pidfd_open(pid);
 		if (pidfd < 0)
 			continue; /* gone since the listing */
 		/* The pidfd pins the process: only now does the check hold. */
@@ -870,9 +872,9 @@ static long worker_for(struct run *R, pid_t pid)
 		}
 		return (long)i;
 	}
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = chaos_pidfd_open(pid);
 	if (pidfd < 0) {
-		event_error(R, pid, "pidfd_open(%d): %s", (int)pid, strerror(errno));
+		event_error(R, pid, "pidfd_open(%d): %s", (int)pid, strerror(-pidfd));
 		return -1;
 	}
 	if (R->cg) {
@@ -1243,25 +1245,6 @@ static void free_env(char **env)
 
 /* ---- setup helpers ------------------------------------------------------ */
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[4096];
-	size_t i, n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, dir, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		tmp[i] = dir[i];
-	}
-	return 0;
-}
-
 /* Bind the event socket. sun_path holds at most 107 bytes, so a deep
  * outdir falls back to a short path in /tmp. */
 static int bind_events(struct run *R)
@@ -1432,13 +1415,13 @@ static void teardown(struct run *R)
 			killed++;
 		for (i = 0; i < R->nworkers; i++)
 			if (pidfd_alive(R->workers[i].pidfd) &&
-			    syscall(SYS_pidfd_send_signal, R->workers[i].pidfd, SIGKILL, NULL, 0) == 0)
+			    chaos_pidfd_signal(R->workers[i].pidfd, SIGKILL) == 0)
 				killed++;
 	}
 	if (R->target.pidfd >= 0 && !R->target_exited) {
 		struct pollfd p = {.fd = R->target.pidfd, .events = POLLIN};
 
-		syscall(SYS_pidfd_send_signal, R->target.pidfd, SIGKILL, NULL, 0);
+		chaos_pidfd_signal(R->target.pidfd, SIGKILL);
 		chaos_poll_ms(&p, 1, 5000);
 		if (chaos_child_reap(R->target.pidfd, &st) == 1)
 			R->target_exited = 1;
@@ -1628,7 +1611,7 @@ static int run_open(struct run *R)
 	struct chaos_run_result *r = R->r;
 	int ret;
 
-	ret = mkdir_p(o->outdir);
+	ret = chaos_mkdir_p(o->outdir);
 	if (ret) {
 		set_error("cannot create %s: %s", o->outdir, strerror(-ret));
 		return ret;

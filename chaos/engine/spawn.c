@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sys/io.h"
+#include "sys/pidfd.h"
 
 #ifdef SP_COVERAGE
 void __gcov_dump(void);
@@ -148,9 +149,9 @@ int chaos_spawn(const struct chaos_spawn_opts *o, struct chaos_child *c)
 	}
 	/* The child cannot be reaped by anyone but us, so its PID is stable
 	 * here and the pidfd names exactly it. */
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = chaos_pidfd_open(pid);
 	if (pidfd < 0) {
-		ret = -errno;
+		ret = pidfd;
 		kill(pid, SIGKILL);
 		chaos_waitpid(pid, NULL, 0);
 		pid = -1;
@@ -195,7 +196,7 @@ out:
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (ret && pidfd >= 0) {
 		/* A half-started child: kill it through its pidfd and reap it. */
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		chaos_pidfd_signal(pidfd, SIGKILL);
 		reap_blocking(pidfd);
 	}
 	if (pidfd >= 0)

@@ -14,6 +14,7 @@
 #include "engine/targets.h"
 #include "engine/targets_internal.h"
 #include "sys/io.h"
+#include "sys/pidfd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,19 +179,11 @@ const char *chaos__targets_src_dir(void)
 	return reg.src;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int chaos__probe(char *const argv[], char *out, size_t outlen, int timeout_ms)
 {
 	posix_spawn_file_actions_t fa;
 	int pipefd[2] = {-1, -1}, pidfd = -1, status = 0, rc;
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = chaos_clock_ms() + timeout_ms;
 	size_t used = 0;
 	pid_t pid = -1;
 
@@ -207,9 +200,9 @@ int chaos__probe(char *const argv[], char *out, size_t outlen, int timeout_ms)
 	close(pipefd[1]);
 	if (rc < 0)
 		goto out;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = chaos_pidfd_open(pid);
 	if (pidfd < 0) {
-		rc = -errno;
+		rc = pidfd;
 		kill(pid, SIGKILL); /* our own child, not yet reaped: the PID is ours */
 		chaos_waitpid(pid, &status, 0);
 		goto out;
@@ -220,10 +213,10 @@ int chaos__probe(char *const argv[], char *out, size_t outlen, int timeout_ms)
 		/* While the pipe is open only it is watched (EOF comes when the
 		 * probe exits); after that, the pidfd. */
 		struct pollfd p = {pipefd[0] >= 0 ? pipefd[0] : pidfd, POLLIN, 0};
-		int left = (int)(deadline - now_ms());
+		int left = (int)(deadline - chaos_clock_ms());
 
 		if (left <= 0) {
-			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			chaos_pidfd_signal(pidfd, SIGKILL);
 			chaos_waitpid(pid, &status, 0);
 			rc = -ETIMEDOUT;
 			goto out;
@@ -232,7 +225,7 @@ int chaos__probe(char *const argv[], char *out, size_t outlen, int timeout_ms)
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
-			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			chaos_pidfd_signal(pidfd, SIGKILL);
 			chaos_waitpid(pid, &status, 0);
 			goto out;
 		}

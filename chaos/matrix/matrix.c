@@ -32,7 +32,9 @@
 #include "matrix/timeline.h"
 #include "cgroup/cgroup.h"
 #include "engine/run.h"
+#include "sys/file.h"
 #include "sys/io.h"
+#include "sys/pidfd.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -99,14 +101,6 @@ struct mx_slot {
 	int64_t deadline_ms;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -127,27 +121,6 @@ static void usage(FILE *f)
 		"  --expected-dir D  default: scenarios/expected of the source tree\n"
 		"Exit: 0 as expected, 1 a verdict differs (--regress) or a safepool cell\n"
 		"is not PASS, 2 usage, 3 everything skipped, 4 internal error.\n");
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t l = strlen(path);
-
-	if (l == 0 || l >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, l + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* A list option given more often than the matrix holds; always -EINVAL. */
@@ -390,7 +363,7 @@ static int start_run(struct mx_slot *s, size_t ci, struct chaos_mx_cell *c,
 	pid_t pid;
 	int rc;
 
-	rc = mkdir_p(c->rundir);
+	rc = chaos_mkdir_p(c->rundir);
 	if (rc < 0)
 		return rc;
 	/* A previous matrix's files must not pass for this run's. */
@@ -414,12 +387,12 @@ static int start_run(struct mx_slot *s, size_t ci, struct chaos_mx_cell *c,
 		return rc;
 	s->pid = pid;
 	s->cell = ci;
-	s->deadline_ms = now_ms() + (int64_t)sc->deadline_ms + MX_MARGIN_MS;
-	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	s->deadline_ms = chaos_clock_ms() + (int64_t)sc->deadline_ms + MX_MARGIN_MS;
+	s->pidfd = chaos_pidfd_open(pid);
 	if (s->pidfd < 0) {
 		/* Without a pidfd the deadline cannot be enforced by poll; the
 		 * child is ours and unreaped, so its PID is still valid. */
-		rc = -errno;
+		rc = s->pidfd;
 		kill(pid, SIGKILL);
 		chaos_waitpid(pid, NULL, 0);
 		return rc;
@@ -434,7 +407,7 @@ static void kill_overrun(struct mx_slot *s, struct chaos_mx_cell *c)
 	struct chaos_cg_env env;
 	unsigned removed = 0;
 
-	syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+	chaos_pidfd_signal(s->pidfd, SIGKILL);
 	chaos_waitpid(s->pid, NULL, 0);
 	c->internal = 1;
 	snprintf(c->error, sizeof(c->error),
@@ -517,7 +490,7 @@ static int run_all(struct chaos_mx_cell *cells, size_t n, const struct chaos_mx_
 	while (done < n) {
 		struct pollfd pf[MX_MAX_JOBS];
 		unsigned idx[MX_MAX_JOBS], np = 0;
-		int64_t now = now_ms(), soonest = INT64_MAX;
+		int64_t now = chaos_clock_ms(), soonest = INT64_MAX;
 
 		/* Interrupted (SIGINT, SIGTERM, SIGHUP: chaos/cli/main.c): start no
 		 * more runs, and pass the signal on once to the running ones, so
@@ -532,7 +505,7 @@ static int run_all(struct chaos_mx_cell *cells, size_t n, const struct chaos_mx_
 			}
 			for (unsigned k = 0; k < o->jobs && !forwarded; k++) {
 				if (slots[k].pid)
-					syscall(SYS_pidfd_send_signal, slots[k].pidfd, SIGTERM, NULL, 0);
+					chaos_pidfd_signal(slots[k].pidfd, SIGTERM);
 			}
 			forwarded = 1;
 		}
@@ -581,7 +554,7 @@ static int run_all(struct chaos_mx_cell *cells, size_t n, const struct chaos_mx_
 		}
 		if (poll(pf, np, soonest > now ? (int)(soonest - now) : 0) < 0 && errno != EINTR)
 			return -errno;
-		now = now_ms();
+		now = chaos_clock_ms();
 		for (unsigned i = 0; i < np; i++) {
 			struct mx_slot *s = &slots[idx[i]];
 			int overrun = !pf[i].revents && now >= s->deadline_ms;
@@ -755,7 +728,7 @@ static int write_reports(const struct mx_state *m, const char *out)
 	    {"matrix.md", chaos__mx_write_markdown},
 	};
 	char p[PATH_MAX + 32];
-	int r = mkdir_p(out);
+	int r = chaos_mkdir_p(out);
 
 	for (size_t i = 0; r == 0 && i < sizeof(reports) / sizeof(reports[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", out, reports[i].file);

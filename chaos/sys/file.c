@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 ssize_t chaos_read_small(const char *path, char *buf, size_t len)
@@ -36,6 +37,25 @@ ssize_t chaos_read_small(const char *path, char *buf, size_t len)
 	}
 	buf[off] = '\0';
 	return (ssize_t)off;
+}
+
+int chaos_mkdir_p(const char *dir)
+{
+	char tmp[4096];
+	size_t i, n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		tmp[i] = dir[i];
+	}
+	return 0;
 }
 
 int chaos_write_small(const char *path, const char *val)

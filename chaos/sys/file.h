@@ -16,4 +16,9 @@ ssize_t chaos_read_small(const char *path, char *buf, size_t len);
  * -errno. */
 int chaos_write_small(const char *path, const char *val);
 
+/* mkdir -p: create dir and its missing parents (mode 0755). An existing
+ * directory is fine. Returns 0, -ENAMETOOLONG, or -errno of the mkdir that
+ * failed. */
+int chaos_mkdir_p(const char *dir);
+
 #endif
