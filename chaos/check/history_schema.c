@@ -27,8 +27,9 @@ static const char *const field_names[CHAOS_HF__COUNT] = {
 
 const struct chaos_hev_spec chaos_hist_common = {"*", 2, {F(T, N), F(EV, S)}};
 
-/* `source` of worker and `rule` of fault may be absent: histories written
- * before they were added (tests/data/histories) lack them. */
+/* `source` of worker, `rule`, `fault`, `victim`, `anchor` and `role` of
+ * fault, and `role` of death may be absent: histories written before they
+ * were added (tests/data/histories) lack them. */
 const struct chaos_hev_spec chaos_hist_events[CHAOS_HEV__COUNT] = {
     [CHAOS_HEV_RUN] = {"run",
 		       14,
@@ -43,14 +44,15 @@ const struct chaos_hev_spec chaos_hist_events[CHAOS_HEV__COUNT] = {
     [CHAOS_HEV_END] = {"end", 4, {F(TASK, I), F(ATTEMPT, I), F(PID, I), F(RESULT, I)}},
     [CHAOS_HEV_FAIL] = {"fail", 4, {F(TASK, I), F(ATTEMPT, I), F(PID, I), F(TEXT, S)}},
     [CHAOS_HEV_FAULT] = {"fault",
-			 7,
+			 11,
 			 {F(KIND, S), F(SIGNAL, S | NUL), F(PID, I | NUL), F(TASK, I | NUL),
-			  F(OK, B), F(ERROR, S | NUL), F(RULE, S | NUL | OPT)}},
+			  F(OK, B), F(ERROR, S | NUL), F(RULE, S | NUL | OPT), F(FAULT, I | NUL | OPT),
+			  F(VICTIM, S | OPT), F(ANCHOR, S | OPT), F(ROLE, S | NUL | OPT)}},
     [CHAOS_HEV_DEATH] = {"death",
-			 8,
+			 9,
 			 {F(PID, I), F(TASK, I | NUL), F(ATTEMPT, I | NUL), F(HOW, S),
 			  F(SIGNAL, S | NUL), F(CODE, I | NUL), F(OOM, B | NUL),
-			  F(OOM_KILL, I | NUL)}},
+			  F(OOM_KILL, I | NUL), F(ROLE, S | OPT)}},
     [CHAOS_HEV_OOM] = {"oom", 2, {F(CGROUP, S), F(OOM_KILL, I)}},
     [CHAOS_HEV_EVENT_ERROR] = {"event_error", 2, {F(TEXT, S), F(PID, I | NUL)}},
     [CHAOS_HEV_OUTCOME] = {"outcome", 2, {F(LINE, S), F(LINENO, I)}},

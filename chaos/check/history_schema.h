@@ -59,7 +59,11 @@
 	X(CGROUPS_REMOVED, "cgroups_removed")                                                      \
 	X(VERDICT, "verdict")                                                                      \
 	X(REASON, "reason")                                                                        \
-	X(ELAPSED_MS, "elapsed_ms")
+	X(ELAPSED_MS, "elapsed_ms")                                                                \
+	X(FAULT, "fault")                                                                          \
+	X(VICTIM, "victim")                                                                        \
+	X(ANCHOR, "anchor")                                                                        \
+	X(ROLE, "role")
 
 enum chaos_hf {
 #define CHAOS_HF_ENUM(id, name) CHAOS_HF_##id,

@@ -295,7 +295,12 @@ int chaos_hist_fault(struct chaos_hist *h, const struct chaos_hist_fault *f)
 		       int_or_null(f->task, f->task >= 0),
 		       json_boolean(f->ok),
 		       text_or_null(f->error),
-		       text_or_null(f->rule)};
+		       text_or_null(f->rule),
+		       /* fault, victim, anchor, role: not written yet. */
+		       NULL,
+		       NULL,
+		       NULL,
+		       NULL};
 
 	return emit_event(h, CHAOS_HEV_FAULT, v, NVALS(v));
 }
@@ -309,7 +314,8 @@ int chaos_hist_death(struct chaos_hist *h, const struct chaos_hist_death *d)
 		       text_or_null(d->signal),
 		       int_or_null(d->code, d->code >= 0),
 		       d->oom >= 0 ? json_boolean(d->oom) : json_null(),
-		       int_or_null(d->oom_kill, d->oom_kill >= 0)};
+		       int_or_null(d->oom_kill, d->oom_kill >= 0),
+		       NULL /* role: not written yet */};
 
 	return emit_event(h, CHAOS_HEV_DEATH, v, NVALS(v));
 }
