@@ -311,6 +311,63 @@ static void test_every_fault_kind(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The triggers and anchors that count from the pool's progress, the
+ * victim classes, and the no-orphans expectation. */
+static void test_triggers_victims_orphans(void **state)
+{
+	char dir[] = "/tmp/test_scenario.XXXXXX", path[64], err[1024];
+	struct chaos_scenario sc;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/triggers.ini", dir);
+	assert_int_equal(write_file(path, "[scenario]\n"
+					  "workers = 3\n"
+					  "tasks = 10\n"
+					  "[fault]\n"
+					  "kind = kill-after-starts\n"
+					  "starts = 4\n"
+					  "delay = 5ms\n"
+					  "victim = any\n"
+					  "[fault]\n"
+					  "kind = kill-on-end\n"
+					  "task = 2\n"
+					  "attempt = 0\n"
+					  "[fault]\n"
+					  "kind = kill-at\n"
+					  "at = 50ms\n"
+					  "from = spawn\n"
+					  "victim = main\n"
+					  "[fault]\n"
+					  "kind = kill-every\n"
+					  "interval = 10ms\n"
+					  "count = 2\n"
+					  "[expect]\n"
+					  "no-orphans = yes\n"
+					  "orphans-within = 500ms\n"),
+			 0);
+	assert_int_equal(chaos_scenario_load(&sc, path, err, sizeof(err)), 0);
+	assert_int_equal(sc.nfaults, 4);
+	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_AFTER_STARTS);
+	assert_int_equal(sc.faults[0].starts, 4);
+	assert_int_equal(sc.faults[0].delay_ms, 5);
+	assert_int_equal(sc.faults[0].victim, CHAOS_VICTIM_ANY);
+	assert_int_equal(sc.faults[1].kind, CHAOS_FAULT_ON_END);
+	assert_int_equal(sc.faults[1].task, 2);
+	assert_int_equal(sc.faults[1].attempt, 0);
+	assert_int_equal(sc.faults[1].victim, CHAOS_VICTIM_WORKER);
+	assert_int_equal(sc.faults[2].from, CHAOS_FROM_SPAWN);
+	assert_int_equal(sc.faults[2].victim, CHAOS_VICTIM_MAIN);
+	/* By default time counts from the first task start. */
+	assert_int_equal(sc.faults[3].from, CHAOS_FROM_FIRST_START);
+	assert_true(sc.expect & CHAOS_EXPECT_NO_ORPHANS);
+	assert_int_equal(sc.orphans_within_ms, 500);
+	assert_true(sc.expect & CHAOS_EXPECT_HANG_FREE);
+	chaos_scenario_free(&sc);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_init_defaults(void **state)
 {
 	struct chaos_scenario sc;
@@ -606,6 +663,7 @@ int main(void)
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_overlong_line_numbers),
 	    cmocka_unit_test(test_many_keys),
+	    cmocka_unit_test(test_triggers_victims_orphans),
 	};
 
 	return cmocka_run_group_tests(tests, chdir_to_tree, NULL);

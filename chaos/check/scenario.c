@@ -254,6 +254,8 @@ static const struct chaos_setting settings[] = {
      * task, which tests nothing. */
     {"limit", CHAOS_SET_SIZE, 4ull << 20, UINT64_MAX},
     {"abort-within", CHAOS_SET_TIME, 1, UINT32_MAX},
+    {"orphans-within", CHAOS_SET_TIME, 1, UINT32_MAX},
+    {"starts", CHAOS_SET_NUMBER, 1, 100000000},
 };
 
 const struct chaos_setting *chaos_setting_find(const char *key)
@@ -659,30 +661,45 @@ out:
 static const struct {
 	const char *name;
 	enum chaos_fault_kind kind;
-	const char *const keys[12];  /* keys allowed for this kind */
+	const char *const keys[13];  /* keys allowed for this kind */
 	const char *const needed[4]; /* keys it cannot do without */
 } fault_kinds[] = {
     {"kill-on-start",
      CHAOS_FAULT_ON_START,
-     {"kind", "signal", "task", "attempt", "delay", "cont-after", NULL},
+     {"kind", "signal", "task", "attempt", "delay", "cont-after", "victim", NULL},
      {"task", NULL}},
     {"kill-at",
      CHAOS_FAULT_AT_TIME,
-     {"kind", "signal", "worker", "at", "cont-after", NULL},
+     {"kind", "signal", "worker", "at", "cont-after", "from", "victim", NULL},
      {"at", NULL}},
     {"kill-every",
      CHAOS_FAULT_EVERY,
-     {"kind", "signal", "interval", "jitter", "count", "seed", "at", "cont-after", NULL},
+     {"kind", "signal", "interval", "jitter", "count", "seed", "at", "cont-after", "from",
+      "victim", NULL},
      {"interval", "count", NULL}},
-    {"kill-all-at", CHAOS_FAULT_ALL_AT, {"kind", "signal", "at", "cont-after", NULL}, {"at", NULL}},
+    {"kill-all-at",
+     CHAOS_FAULT_ALL_AT,
+     {"kind", "signal", "at", "cont-after", "from", "victim", NULL},
+     {"at", NULL}},
     {"pressure",
      CHAOS_FAULT_PRESSURE,
-     {"kind", "bytes", "duration", "where", "at", NULL},
+     {"kind", "bytes", "duration", "where", "at", "from", NULL},
      {"bytes", "duration", NULL}},
+    {"kill-after-starts",
+     CHAOS_FAULT_AFTER_STARTS,
+     {"kind", "signal", "starts", "delay", "cont-after", "victim", NULL},
+     {"starts", NULL}},
+    {"kill-on-end",
+     CHAOS_FAULT_ON_END,
+     {"kind", "signal", "task", "attempt", "cont-after", "victim", NULL},
+     {"task", NULL}},
 };
 #define N_FAULT_KINDS (sizeof(fault_kinds) / sizeof(fault_kinds[0]))
 
 static const char *const where_names[] = {"inside", "beside"};
+/* In enum chaos_anchor and enum chaos_victim order. */
+static const char *const from_names[] = {"first-start", "spawn"};
+static const char *const victim_names[] = {"worker", "main", "any"};
 
 #define FAULT_FIELD(m) offsetof(struct chaos_fault, m), sizeof(((struct chaos_fault *)0)->m)
 
@@ -697,6 +714,7 @@ static const struct {
     {"jitter", FAULT_FIELD(jitter_ms)},	   {"count", FAULT_FIELD(count)},
     {"seed", FAULT_FIELD(seed)},	   {"cont-after", FAULT_FIELD(cont_after_ms)},
     {"bytes", FAULT_FIELD(bytes)},	   {"duration", FAULT_FIELD(duration_ms)},
+    {"starts", FAULT_FIELD(starts)},
 };
 
 /* One key of a [fault] section, already known to belong to its kind. */
@@ -713,6 +731,12 @@ static int apply_fault_key(struct parse *p, const struct entry *e, struct chaos_
 	} else if (!strcmp(e->name, "where")) {
 		r = chaos_value_word(e->value, where_names, 2, "place", &k, msg, sizeof(msg));
 		f->pressure_inside = k == 0;
+	} else if (!strcmp(e->name, "from")) {
+		r = chaos_value_word(e->value, from_names, 2, "anchor", &k, msg, sizeof(msg));
+		f->from = (enum chaos_anchor)k;
+	} else if (!strcmp(e->name, "victim")) {
+		r = chaos_value_word(e->value, victim_names, 3, "victim", &k, msg, sizeof(msg));
+		f->victim = (enum chaos_victim)k;
 	}
 	if (r)
 		return bad_value(p, e, msg);
@@ -753,14 +777,14 @@ static int fault_kind_of(struct parse *p, size_t sec, const struct entry **kind)
 	if (!*kind)
 		return fail(p, p->secs[sec].line,
 			    "[fault] without 'kind' (expected kind = kill-on-start, kill-at, "
-			    "kill-every, kill-all-at or pressure)");
+			    "kill-every, kill-all-at, pressure, kill-after-starts or kill-on-end)");
 	for (i = 0; i < N_FAULT_KINDS; i++) {
 		if (!strcmp((*kind)->value, fault_kinds[i].name))
 			return (int)i;
 	}
 	return fail(p, (*kind)->line,
 		    "unknown fault kind '%s' (expected kill-on-start, kill-at, kill-every, "
-		    "kill-all-at, pressure)",
+		    "kill-all-at, pressure, kill-after-starts, kill-on-end)",
 		    (*kind)->value);
 }
 
@@ -878,9 +902,9 @@ static int load_memory(struct parse *p, struct chaos_scenario *sc)
 }
 
 /* The key order matches the CHAOS_EXPECT_* bit order. */
-static const char *const expect_keys[] = {"hang-free",	  "skip",	  "abort",
-					  "retry",	  "killed-tasks", "oom",
-					  "no-leftovers", "abort-within", NULL};
+static const char *const expect_keys[] = {
+    "hang-free",  "skip",	  "abort",	"retry",	  "killed-tasks", "oom",
+    "no-leftovers", "no-orphans", "abort-within", "orphans-within", NULL};
 
 static int load_expect(struct parse *p, struct chaos_scenario *sc, struct chaos_given *given)
 {
@@ -896,11 +920,14 @@ static int load_expect(struct parse *p, struct chaos_scenario *sc, struct chaos_
 		k = match_key(p, e, "in [expect]", expect_keys);
 		if (k < 0)
 			return -EINVAL;
-		if (k == 7) {
-			r = get32(p, e, &sc->abort_within_ms);
+		if (k == 8 || k == 9) {
+			r = get32(p, e, k == 8 ? &sc->abort_within_ms : &sc->orphans_within_ms);
 			if (r)
 				return r;
-			given->abort_within = 1;
+			if (k == 8)
+				given->abort_within = 1;
+			else
+				given->orphans_within = 1;
 			continue;
 		}
 		if (chaos_value_bool(e->value, &b, msg, sizeof(msg)))
@@ -920,7 +947,8 @@ static int validate_fault(const struct chaos_scenario *sc, size_t i, struct chao
 
 	pb->fault = i;
 	pb->key = NULL;
-	if (f->kind == CHAOS_FAULT_ON_START && f->task >= sc->ntasks) {
+	if ((f->kind == CHAOS_FAULT_ON_START || f->kind == CHAOS_FAULT_ON_END) &&
+	    f->task >= sc->ntasks) {
 		pb->key = "task";
 		snprintf(pb->msg, sizeof(pb->msg),
 			 "task id %u out of range (expected 0 to %u for tasks = %u)", f->task,
@@ -930,10 +958,14 @@ static int validate_fault(const struct chaos_scenario *sc, size_t i, struct chao
 		snprintf(pb->msg, sizeof(pb->msg),
 			 "worker index %u out of range (expected 0 to %u for workers = %u)",
 			 f->worker, sc->workers - 1, sc->workers);
+	} else if (f->kind == CHAOS_FAULT_AT_TIME && f->worker && f->victim == CHAOS_VICTIM_MAIN) {
+		pb->key = "worker";
+		snprintf(pb->msg, sizeof(pb->msg), "worker only applies to victim = worker or any");
 	} else if (f->cont_after_ms && f->signo != SIGSTOP) {
 		pb->key = "cont-after";
 		snprintf(pb->msg, sizeof(pb->msg), "cont-after only applies to signal = SIGSTOP");
-	} else if (f->delay_ms >= sc->deadline_ms && f->kind != CHAOS_FAULT_ON_START) {
+	} else if (f->delay_ms >= sc->deadline_ms && f->kind != CHAOS_FAULT_ON_START &&
+		   f->kind != CHAOS_FAULT_AFTER_STARTS && f->kind != CHAOS_FAULT_ON_END) {
 		snprintf(pb->msg, sizeof(pb->msg),
 			 "fault fires at %ums, not before the deadline %ums", f->delay_ms,
 			 sc->deadline_ms);
@@ -982,6 +1014,19 @@ static int validate_oom(const struct chaos_scenario *sc, struct chaos_problem *p
 		       "(expected alloc >= limit on some task)");
 }
 
+/* Does some fault SIGKILL the target's main process? */
+static int kills_main(const struct chaos_scenario *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nfaults; i++) {
+		if (sc->faults[i].victim == CHAOS_VICTIM_MAIN && sc->faults[i].signo == SIGKILL &&
+		    sc->faults[i].kind != CHAOS_FAULT_PRESSURE)
+			return 1;
+	}
+	return 0;
+}
+
 int chaos_scenario_validate(const struct chaos_scenario *sc, const struct chaos_given *given,
 			    struct chaos_problem *pb)
 {
@@ -1009,6 +1054,12 @@ int chaos_scenario_validate(const struct chaos_scenario *sc, const struct chaos_
 			       "policy = retry with retries = 0 (expected retries of at least 1)");
 	if (given->abort_within && !(sc->expect & CHAOS_EXPECT_ABORT))
 		return problem(pb, "abort-within", "abort-within given without abort = yes");
+	if (given->orphans_within && !(sc->expect & CHAOS_EXPECT_NO_ORPHANS))
+		return problem(pb, "orphans-within", "orphans-within given without no-orphans = yes");
+	if ((sc->expect & CHAOS_EXPECT_NO_ORPHANS) && !kills_main(sc))
+		return problem(pb, "no-orphans",
+			       "expect no-orphans = yes without a fault that kills the main process "
+			       "(expected a fault with victim = main and signal = SIGKILL)");
 	if (sc->task_timeout_ms && sc->task_timeout_ms >= sc->deadline_ms)
 		return problem(pb, "task-timeout",
 			       "task-timeout %ums is not shorter than the deadline %ums (a hang "
@@ -1067,6 +1118,7 @@ static int scenario_defaults(struct chaos_scenario *sc, uint32_t ntasks)
 	sc->retries = CHAOS_DEFAULT_RETRIES;
 	sc->deadline_ms = CHAOS_DEFAULT_DEADLINE_MS;
 	sc->abort_within_ms = CHAOS_DEFAULT_ABORT_WITHIN_MS;
+	sc->orphans_within_ms = CHAOS_DEFAULT_ORPHANS_WITHIN_MS;
 	sc->expect = CHAOS_EXPECT_HANG_FREE | CHAOS_EXPECT_NO_LEFTOVERS;
 	return 0;
 }

@@ -35,6 +35,22 @@ enum chaos_fault_kind {
 	CHAOS_FAULT_EVERY,        /* a random worker every interval (+jitter), seeded */
 	CHAOS_FAULT_ALL_AT,       /* every worker at time t */
 	CHAOS_FAULT_PRESSURE,     /* stress-ng memory pressure for a duration */
+	CHAOS_FAULT_AFTER_STARTS, /* signal the worker making the K-th task start */
+	CHAOS_FAULT_ON_END,       /* signal the worker of task K as it ends, before the
+	                             pool has its result */
+};
+
+/* What a timed fault's time counts from. */
+enum chaos_anchor {
+	CHAOS_FROM_FIRST_START = 0, /* the first task start of the run (the default) */
+	CHAOS_FROM_SPAWN,           /* the target's start: faults during the pool's boot */
+};
+
+/* Which processes a fault may hit. */
+enum chaos_victim {
+	CHAOS_VICTIM_WORKER = 0, /* a process that announced a task (the default) */
+	CHAOS_VICTIM_MAIN,       /* the target's main process */
+	CHAOS_VICTIM_ANY,        /* any process of the run */
 };
 
 struct chaos_fault {
@@ -52,6 +68,9 @@ struct chaos_fault {
 	uint64_t bytes;         /* PRESSURE: memory stress-ng holds */
 	int pressure_inside;    /* PRESSURE: 1 = in the run cgroup, 0 = beside it */
 	uint32_t cont_after_ms; /* SIGSTOP: send SIGCONT after this; 0 = never */
+	uint32_t starts;        /* AFTER_STARTS: the K-th task start of the run (1-based) */
+	enum chaos_anchor from; /* AT_TIME, EVERY, ALL_AT, PRESSURE */
+	enum chaos_victim victim; /* all kinds but PRESSURE */
 	int line;               /* line in the scenario file, 0 from the CLI */
 };
 
@@ -70,6 +89,7 @@ enum {
 	CHAOS_EXPECT_KILLED_REPORT = 1u << 4,
 	CHAOS_EXPECT_OOM = 1u << 5,
 	CHAOS_EXPECT_NO_LEFTOVERS = 1u << 6,
+	CHAOS_EXPECT_NO_ORPHANS = 1u << 7,
 };
 
 #define CHAOS_NAME_MAX 64
@@ -92,6 +112,7 @@ struct chaos_scenario {
 	uint64_t seed;
 	uint32_t expect;          /* CHAOS_EXPECT_* bits */
 	uint32_t abort_within_ms; /* bound for the abort expectation */
+	uint32_t orphans_within_ms; /* bound for the no-orphans expectation */
 };
 
 /* Defaults of the model, for scenario files and `chaos run` alike. */
@@ -100,6 +121,7 @@ struct chaos_scenario {
 #define CHAOS_DEFAULT_RETRIES 3u
 #define CHAOS_DEFAULT_DEADLINE_MS 30000u
 #define CHAOS_DEFAULT_ABORT_WITHIN_MS 2000u
+#define CHAOS_DEFAULT_ORPHANS_WITHIN_MS 2000u
 #define CHAOS_TASKS_MAX 100000u
 
 enum chaos_setting_kind {
@@ -141,6 +163,7 @@ void chaos_fault_init(struct chaos_fault *f, enum chaos_fault_kind kind, uint64_
 struct chaos_given {
 	int retries;
 	int abort_within;
+	int orphans_within;
 };
 
 /* What chaos_scenario_validate() refused: the key to blame (NULL: the

@@ -221,6 +221,9 @@ static int parse_fault(struct cli *c, char *buf, struct chaos_fault *f)
 		return piece(c, "at", buf, &f->delay_ms);
 	case CHAOS_FAULT_PRESSURE:
 		return parse_pressure(c, buf, f);
+	case CHAOS_FAULT_AFTER_STARTS:
+	case CHAOS_FAULT_ON_END:
+		break; /* no option makes these (yet) */
 	}
 	return -EINVAL;
 }

@@ -149,6 +149,10 @@ const char *chaos_fault_kind_name(enum chaos_fault_kind k)
 		return "all-at";
 	case CHAOS_FAULT_PRESSURE:
 		return "pressure";
+	case CHAOS_FAULT_AFTER_STARTS:
+		return "after-starts";
+	case CHAOS_FAULT_ON_END:
+		return "on-end";
 	}
 	return "unknown";
 }

@@ -679,7 +679,9 @@ static void fire_planned(struct run *R, const struct chaos_timed *t)
 		start_pressure(R, f);
 		return;
 	case CHAOS_FAULT_ON_START:
-		return;
+	case CHAOS_FAULT_AFTER_STARTS:
+	case CHAOS_FAULT_ON_END:
+		return; /* triggered by the tasks, not by the clock */
 	}
 }
 
