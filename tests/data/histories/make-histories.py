@@ -599,3 +599,34 @@ main_kill_run("orphans-late.jsonl", late=3.2)
 main_kill_run("orphans-late-old.jsonl", new=False, late=3.2)
 main_kill_run("orphans-leftover.jsonl", leftover=True)
 main_kill_run("orphans-missed-main.jsonl", victim_pid=1001)
+
+
+# ---- kills between tasks -------------------------------------------------------
+
+def unannounced_run(name, lost):
+    """skip.ini, the kill-storm case: task 3's worker is killed between two
+    tasks (fault task null), holding tasks the pool had handed it before
+    the kit announced them. One idle death accounts for one such task."""
+    r = Run("skip", "skip")
+    for i in range(10):
+        if i == 3:
+            pid = r.workers[0]
+            r.add("fault", kind="every", signal="SIGKILL", pid=pid, task=None,
+                  ok=True, error=None)
+            r.tick(0.01)
+            r.add("death", pid=pid, task=None, attempt=None, how="signal",
+                  signal="SIGKILL", code=None, oom=False, oom_kill=0)
+            r.workers[0] = r.new_worker()
+            continue
+        if i in lost:
+            continue
+        r.ok(i)
+    for i in lost:
+        r.out("lost %d" % i)
+    r.out("killed-tasks " + ",".join(str(i) for i in lost))
+    r.finish()
+    r.write(name)
+
+
+unannounced_run("idle-death-unannounced.jsonl", lost=[3])
+unannounced_run("idle-death-two-lost.jsonl", lost=[3, 7])
