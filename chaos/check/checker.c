@@ -457,14 +457,16 @@ static void record_death(struct hist *h, const struct chaos_hevent *e)
 	w = worker_find(h, pid);
 	if (w && w->death_t < 0)
 		w->death_t = e->t;
-	/* A worker killed running no task: it may have been sending the result
-	 * of the task it ended last (neither surely done nor surely killed, so
-	 * the pool may call it lost or killed), or holding one the pool had
-	 * handed it before the kit announced it. */
-	if (task < 0 && w && w->ended >= 0 && (unsigned long long)w->ended < h->sc->ntasks)
-		h->t[w->ended].in_transit = 1;
-	if (task < 0 && w)
+	/* A worker a fault killed running no task: it may have been sending
+	 * the result of the task it ended last (neither surely done nor surely
+	 * killed, so the pool may call it lost or killed), or holding one the
+	 * pool had handed it before the kit announced it. Workers the pool
+	 * killed itself do not count: what they held the pool lost. */
+	if (task < 0 && w && was_signalled(h, pid)) {
+		if (w->ended >= 0 && (unsigned long long)w->ended < h->sc->ntasks)
+			h->t[w->ended].in_transit = 1;
 		h->idle_deaths++;
+	}
 	if (task < 0 || (unsigned long long)task >= h->sc->ntasks)
 		return;
 	h->t[task].killed = 1;
