@@ -69,7 +69,8 @@ static const struct case_ cases[] = {
     {"skip.ini", "killed-missing.jsonl", "FAIL(killed-tasks)",
      "killed-tasks: the pool printed no killed-tasks line, history says {3}", NULL},
     /* hang-free and no-leftovers */
-    {"skip.ini", "hang.jsonl", "HANG", "hang-free: the run hit its deadline of 20000 ms", NULL},
+    {"skip.ini", "hang.jsonl", "HANG", "hang-free: the run hit its deadline of 20000 ms",
+     "no progress for 19.5 s"},
     {"skip.ini", "crashed.jsonl", "FAIL(hang-free)", "hang-free: the run ended as crashed", NULL},
     {"skip.ini", "interrupted.jsonl", "SKIP", NULL, "interrupted"},
     {"skip.ini", "leftover.jsonl", "FAIL(hang-free,no-leftovers)",
@@ -116,6 +117,58 @@ static const struct case_ cases[] = {
     {"exit.ini", "unknown-unnamed.jsonl", "PASS", NULL, NULL},
     {"exit.ini", "exit-result.jsonl", "FAIL(skip)",
      "skip: task 5 has result 25 but its last attempt 1 was killed", NULL},
+    /* faults that did not do what they claim: every expectation held, and
+     * the run proves nothing (with and without the optional fields) */
+    {"kill-at.ini", "unexercised-idle.jsonl", "UNEXERCISED", NULL,
+     "fault 0 (kill-at at line 12) hit pid 1001, which was running no task"},
+    {"kill-at.ini", "unexercised-idle-new.jsonl", "UNEXERCISED", NULL,
+     "fault 0 (kill-at at line 12) hit pid 1001, which was running no task"},
+    {"kill-at.ini", "unexercised-not-fired.jsonl", "UNEXERCISED", NULL,
+     "fault 0 (kill-at at line 12) did not fire: the target exited before its time"},
+    {"kill-at.ini", "unexercised-no-victim.jsonl", "UNEXERCISED", NULL,
+     "did not fire: no live worker"},
+    {"stop-at.ini", "unexercised-stop-idle.jsonl", "UNEXERCISED", NULL,
+     "fault 0 (kill-at at line 12) stopped pid 1002, which was running no task"},
+    {"pressure.ini", "unexercised-stress-chosen.jsonl", "UNEXERCISED", NULL,
+     "the OOM killer chose stress-ng (pid 2000), no task was hit"},
+    {"pressure.ini", "unexercised-stress-chosen-new.jsonl", "UNEXERCISED", NULL,
+     "the OOM killer chose stress-ng (pid 2000), no task was hit"},
+    {"pressure.ini", "pressure-hit.jsonl", "PASS", NULL, NULL},
+    {"main.ini", "orphans-missed-main.jsonl", "UNEXERCISED", NULL,
+     "fault 0 (kill-at at line 13) hit pid 1001, not the main process 1000"},
+    /* a failure stays a failure whatever the faults did */
+    {"kill-at.ini", "killed-missing.jsonl", "FAIL(killed-tasks)",
+     "killed-tasks: the pool printed no killed-tasks line", NULL},
+    /* the adapter failed, not the pool */
+    {"skip.ini", "error-exit-before-start.jsonl", "ERROR", NULL,
+     "the target exited with code 1 before any task started"},
+    {"skip.ini", "error-crash-before-start.jsonl", "ERROR", NULL,
+     "the target was killed by SIGSEGV before any task started"},
+    {"skip.ini", "error-banner.jsonl", "ERROR", NULL,
+     "protocol: line 1 'Loading model weights' before any task started"},
+    /* the deadline: a pool still at its pace, one that stopped, and one
+     * whose retry cap had already failed */
+    {"skip.ini", "slow.jsonl", "SLOW", "hang-free: the run hit its deadline",
+     "9 of 10 tasks done, last progress 1.5 s before the deadline (longest gap 4.0 s)"},
+    {"retry.ini", "retry-unbounded-hang.jsonl", "FAIL(hang-free,retry,killed-tasks)",
+     "hang-free: the run hit its deadline", NULL},
+    /* a worker killed between tasks may have held one the kit had not
+     * announced: one lost task per such death is accepted (the checks
+     * hold; this fault kind is not the scenario's, so nothing was
+     * exercised), two are not */
+    {"skip.ini", "idle-death-unannounced.jsonl", "UNEXERCISED", NULL,
+     "fault 0 (kill-on-start at line 11) did not fire: no fault event"},
+    {"skip.ini", "idle-death-two-lost.jsonl", "FAIL(skip)",
+     "skip: task 7 reported lost but was never killed", NULL},
+    /* no-orphans, with and without the optional fields */
+    {"main.ini", "orphans-pass.jsonl", "PASS", NULL, NULL},
+    {"main.ini", "orphans-pass-old.jsonl", "PASS", NULL, NULL},
+    {"main.ini", "orphans-late.jsonl", "FAIL(no-orphans)",
+     "no-orphans: worker 1004 outlived the main process by 3.2 s (bound 2000 ms)", NULL},
+    {"main.ini", "orphans-late-old.jsonl", "FAIL(no-orphans)",
+     "no-orphans: worker 1004 outlived the main process by 3.2 s (bound 2000 ms)", NULL},
+    {"main.ini", "orphans-leftover.jsonl", "FAIL(no-leftovers,no-orphans)",
+     "no-leftovers: process 1004 (python3) was left in the run cgroup", NULL},
 };
 
 static const struct chaos_check *first_failed(const struct chaos_verdict *v)
@@ -382,6 +435,66 @@ static void test_outcome_nul(void **state)
 	}
 }
 
+/* The evidence of a check other than the first failed one. */
+static const char *evidence_of(const struct chaos_verdict *v, const char *name)
+{
+	for (unsigned i = 0; i < v->nchecks; i++)
+		if (!strcmp(v->checks[i].name, name))
+			return v->checks[i].evidence;
+	return NULL;
+}
+
+static void judge(const char *scenario, const char *history, struct chaos_verdict *v)
+{
+	struct chaos_scenario sc;
+	char err[256];
+
+	assert_int_equal(chaos_scenario_load(&sc, scenario, err, sizeof(err)), 0);
+	assert_int_equal(chaos_check_history(&sc, history, v), 0);
+	chaos_scenario_free(&sc);
+}
+
+/* The guarantee the deadline would hide is named with its evidence, and
+ * no-orphans names a worker left behind. */
+static void test_evidence_beyond_first(void **state)
+{
+	struct chaos_verdict v;
+	const char *e;
+
+	(void)state;
+	judge(DIR "retry.ini", DIR "retry-unbounded-hang.jsonl", &v);
+	e = evidence_of(&v, "retry");
+	assert_non_null(e);
+	assert_string_equal(e, "retry: task 3 started 5 times, cap 3");
+	judge(DIR "main.ini", DIR "orphans-leftover.jsonl", &v);
+	e = evidence_of(&v, "no-orphans");
+	assert_non_null(e);
+	assert_string_equal(e, "no-orphans: process 1004 (python3) was left in the run cgroup "
+			       "after the main process was killed");
+}
+
+/* The same run judged with no-orphans against a scenario whose main-kill
+ * fault missed: the guarantee has nothing to judge, so the check holds and
+ * the cell is UNEXERCISED, never PASS; and a SLOW or HANG run is never
+ * UNEXERCISED. */
+static void test_unexercised_only_from_pass(void **state)
+{
+	struct chaos_verdict v;
+
+	(void)state;
+	judge(DIR "main.ini", DIR "orphans-missed-main.jsonl", &v);
+	assert_int_equal(v.cell, CHAOS_CELL_UNEXERCISED);
+	assert_non_null(evidence_of(&v, "no-orphans"));
+	assert_string_equal(evidence_of(&v, "no-orphans"), "");
+	judge(DIR "kill-at.ini", DIR "hang.jsonl", &v);
+	assert_int_equal(v.cell, CHAOS_CELL_HANG);
+	judge(DIR "kill-at.ini", DIR "slow.jsonl", &v);
+	assert_int_equal(v.cell, CHAOS_CELL_SLOW);
+	assert_string_equal(chaos_cell_name(CHAOS_CELL_UNEXERCISED), "UNEXERCISED");
+	assert_string_equal(chaos_cell_name(CHAOS_CELL_ERROR), "ERROR");
+	assert_string_equal(chaos_cell_name(CHAOS_CELL_SLOW), "SLOW");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +506,8 @@ int main(void)
 	    cmocka_unit_test(test_outcome_forms_accepted),
 	    cmocka_unit_test(test_outcome_refused_once),
 	    cmocka_unit_test(test_outcome_nul),
+	    cmocka_unit_test(test_evidence_beyond_first),
+	    cmocka_unit_test(test_unexercised_only_from_pass),
 	};
 
 	return cmocka_run_group_tests(tests, chdir_to_tree, NULL);

@@ -225,6 +225,66 @@ static void test_expected_parse(void **state)
 	assert_int_equal(chaos__expected_load(p, &ex, err, sizeof(err)), -ENOENT);
 }
 
+/* The cells that are not a verdict on the pool parse as baselines, round
+ * trip through JSON, and count apart: an internal error never matches a
+ * baseline's ERROR. */
+static void test_new_cells(void **state)
+{
+	static const enum chaos_cell kinds[] = {CHAOS_CELL_UNEXERCISED, CHAOS_CELL_ERROR,
+						CHAOS_CELL_SLOW};
+	static const char *const names[] = {"UNEXERCISED", "ERROR", "SLOW"};
+	struct chaos_mx_cell c, back;
+	struct chaos_expected ex;
+	char p[PATH_MAX], err[512], *out = NULL;
+	unsigned ndiff = 99;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		enum chaos_cell k;
+		json_t *o;
+
+		assert_int_equal(chaos__mx_cell_kind_parse(names[i], &k), 0);
+		assert_int_equal(k, kinds[i]);
+		assert_string_equal(chaos__mx_cell_kind_name(kinds[i]), names[i]);
+		make_cell(&c, "t", "seed", "x", kinds[i], NULL);
+		snprintf(c.v.note, sizeof(c.v.note), "why %zu", i);
+		o = chaos__mx_cell_to_json(&c);
+		assert_non_null(o);
+		assert_int_equal(chaos__mx_cell_from_json(o, &back), 0);
+		json_decref(o);
+		assert_int_equal(back.v.cell, kinds[i]);
+		assert_string_equal(back.v.cell_text, names[i]);
+		assert_string_equal(back.v.note, c.v.note);
+	}
+	snprintf(p, sizeof(p), "%s/exp-cells", tmp);
+	write_file(p, "seed/a UNEXERCISED\nseed/b ERROR\nseed/c SLOW\n", 0644);
+	assert_int_equal(chaos__expected_load(p, &ex, err, sizeof(err)), 0);
+	assert_int_equal(ex.n, 3);
+	chaos__expected_free(&ex);
+
+	mkdirf("%s/%s", "expected-new");
+	snprintf(p, sizeof(p), "%s/expected-new/t", tmp);
+	write_file(p, "seed/b ERROR\n", 0644);
+	make_cell(&c, "t", "seed", "b", CHAOS_CELL_PASS, NULL);
+	c.internal = 1;
+	snprintf(c.error, sizeof(c.error), "run overran");
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	snprintf(p, sizeof(p), "%s/expected-new", tmp);
+	assert_int_equal(chaos__expected_compare(&c, 1, p, f, &ndiff), 0);
+	fclose(f);
+	assert_int_equal(ndiff, 1);
+	assert_non_null(strstr(out, "t seed/b: expected ERROR, got ERROR (internal error)"));
+	free(out);
+	make_cell(&c, "t", "seed", "b", CHAOS_CELL_ERROR, NULL);
+	f = fopen("/dev/null", "we");
+	assert_int_equal(chaos__expected_compare(&c, 1, p, f, &ndiff), 0);
+	fclose(f);
+	assert_int_equal(ndiff, 0);
+}
+
 static void test_expected_compare_both_ways(void **state)
 {
 	struct chaos_mx_cell cells[6];
@@ -625,6 +685,7 @@ int main(void)
 	    cmocka_unit_test(test_shard_parse),
 	    cmocka_unit_test(test_shards_cover_disjoint),
 	    cmocka_unit_test(test_expected_parse),
+	    cmocka_unit_test(test_new_cells),
 	    cmocka_unit_test(test_expected_compare_both_ways),
 	    cmocka_unit_test(test_expected_write),
 	    cmocka_unit_test(test_target_specs),

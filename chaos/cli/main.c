@@ -1,8 +1,10 @@
 /* The `chaos` command line: run, matrix, check. Exit codes (also in
  * chaos(1) and --help): 0 all expectations held, 1 an expectation failed,
  * 2 usage or bad scenario, 3 the environment cannot run it (skipped),
- * 4 internal error, 128+N interrupted by signal N (130 for SIGINT, 143 for
- * SIGTERM, 129 for SIGHUP) after a clean teardown. */
+ * 4 internal error, 5 unexercised (the faults did not do what the scenario
+ * claims), 6 the adapter failed (ERROR), 7 slow (the deadline passed while
+ * the pool still made progress), 128+N interrupted by signal N (130 for
+ * SIGINT, 143 for SIGTERM, 129 for SIGHUP) after a clean teardown. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +25,9 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_SKIPPED = 3,
 	EXIT_INTERNAL = 4,
+	EXIT_UNEXERCISED = 5,
+	EXIT_ADAPTER = 6,
+	EXIT_SLOW = 7,
 };
 
 static const char usage_text[] =
@@ -62,7 +67,10 @@ static const char usage_text[] =
 	"\n"
 	"Exit codes: 0 all expectations held, 1 an expectation failed (or the\n"
 	"target hung), 2 usage or bad scenario, 3 the environment cannot run it\n"
-	"(skipped), 4 internal error, 128+N interrupted by signal N (130 SIGINT,\n"
+	"(skipped), 4 internal error, 5 unexercised (every expectation held but\n"
+	"the faults did not do what the scenario claims), 6 the adapter or its\n"
+	"environment failed (ERROR), 7 slow (the deadline passed while the pool\n"
+	"still made progress), 128+N interrupted by signal N (130 SIGINT,\n"
 	"143 SIGTERM, 129 SIGHUP; the run is torn down and its history ends with\n"
 	"verdict interrupted).\n";
 
@@ -121,6 +129,12 @@ static int exit_for_cell(enum chaos_cell c)
 	case CHAOS_CELL_HANG:
 	case CHAOS_CELL_UNSUPPORTED:
 		return EXIT_FAILED;
+	case CHAOS_CELL_UNEXERCISED:
+		return EXIT_UNEXERCISED;
+	case CHAOS_CELL_ERROR:
+		return EXIT_ADAPTER;
+	case CHAOS_CELL_SLOW:
+		return EXIT_SLOW;
 	}
 	return EXIT_INTERNAL;
 }
@@ -139,7 +153,13 @@ static int check_and_print(const struct chaos_scenario *sc, const char *target,
 		fprintf(stderr, "chaos: cannot read %s: %s\n", history, strerror(-ret));
 		return EXIT_INTERNAL;
 	}
-	printf("%s on %s: %s\n", sc->name, target, v.cell_text);
+	/* The reason of a cell that is not a check's failure opens the note:
+	 * "UNEXERCISED: the OOM killer chose stress-ng (pid 4711), ...". */
+	if (v.note[0] && (v.cell == CHAOS_CELL_UNEXERCISED || v.cell == CHAOS_CELL_ERROR ||
+			  v.cell == CHAOS_CELL_SLOW || v.cell == CHAOS_CELL_HANG))
+		printf("%s on %s: %s: %s\n", sc->name, target, v.cell_text, v.note);
+	else
+		printf("%s on %s: %s\n", sc->name, target, v.cell_text);
 	for (i = 0; i < v.nchecks && i < CHAOS_CHECK_MAX; i++)
 		printf("  %-4s %s%s%s\n", v.checks[i].ok ? "ok" : "FAIL", v.checks[i].name,
 		       v.checks[i].evidence[0] ? ": " : "", v.checks[i].evidence);

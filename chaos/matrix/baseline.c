@@ -50,7 +50,8 @@ static int parse_line(char *line, char **key, char **cell, char **rest)
 	return 1;
 }
 
-/* A known cell text: PASS, HANG, ..., FAIL or FAIL(name). */
+/* A known cell text: PASS, HANG, SLOW, UNEXERCISED, ERROR, ..., FAIL or
+ * FAIL(name). */
 static int cell_valid(const char *s)
 {
 	enum chaos_cell c;
@@ -93,7 +94,8 @@ int chaos__expected_load(const char *path, struct chaos_expected *ex, char *err,
 		if (r < 0 || !strchr(key, '/') || !cell_valid(cell) || strlen(key) >= 160) {
 			snprintf(err, errlen,
 				 "%s:%d: bad entry (expected '<suite>/<scenario> <CELL>' with CELL "
-				 "one of PASS, FAIL, FAIL(<check>), HANG, UNSUPPORTED, SKIP)",
+				 "one of PASS, FAIL, FAIL(<check>), HANG, SLOW, UNSUPPORTED, "
+				 "UNEXERCISED, ERROR, SKIP)",
 				 path, lineno);
 			rc = -EINVAL;
 			goto out;
@@ -195,8 +197,12 @@ int chaos__expected_compare(const struct chaos_mx_cell *cells, size_t n, const c
 			fprintf(out, "%s %s: expected nothing (no entry in %s), got %s\n",
 				c->target, key, ex.path, got);
 			(*ndiff)++;
-		} else if (!chaos__cell_matches(want, got)) {
-			fprintf(out, "%s %s: expected %s, got %s\n", c->target, key, want, got);
+		} else if (c->internal || !chaos__cell_matches(want, got)) {
+			/* An internal error shows as ERROR like an adapter's
+			 * ERROR cell, but it is the controller's failure: it
+			 * never matches a baseline. */
+			fprintf(out, "%s %s: expected %s, got %s%s\n", c->target, key, want, got,
+				c->internal ? " (internal error)" : "");
 			(*ndiff)++;
 		}
 	}

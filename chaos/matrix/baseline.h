@@ -3,8 +3,9 @@
  *
  * File format, one entry per line:
  *     <suite>/<scenario> <CELL>    [# comment]
- * CELL is PASS, HANG, UNSUPPORTED, SKIP, FAIL or FAIL(<check>); a plain FAIL
- * matches any FAIL(...). Lines starting with '#' and blank lines are
+ * CELL is PASS, HANG, SLOW, UNSUPPORTED, UNEXERCISED, ERROR, SKIP, FAIL or
+ * FAIL(<check>); a plain FAIL matches any FAIL(...). An internal error of
+ * the controller (also shown as ERROR) matches nothing. Lines starting with '#' and blank lines are
  * comments. Internal to the chaos core. */
 #ifndef CHAOS_BASELINE_H
 #define CHAOS_BASELINE_H

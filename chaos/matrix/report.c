@@ -11,14 +11,42 @@
 static const char *const kind_names[] = {
     [CHAOS_CELL_PASS] = "PASS", [CHAOS_CELL_FAIL] = "FAIL",
     [CHAOS_CELL_HANG] = "HANG", [CHAOS_CELL_UNSUPPORTED] = "UNSUPPORTED",
-    [CHAOS_CELL_SKIP] = "SKIP",
+    [CHAOS_CELL_SKIP] = "SKIP", [CHAOS_CELL_UNEXERCISED] = "UNEXERCISED",
+    [CHAOS_CELL_ERROR] = "ERROR", [CHAOS_CELL_SLOW] = "SLOW",
 };
 
 /* The checker owns the check names; a verdict read back from JSON needs
  * storage that outlives the JSON object, so known names map to these. */
 static const char *const check_names[] = {
-    "hang-free", "skip", "abort", "retry", "killed-tasks", "oom", "no-leftovers",
+    "hang-free", "skip", "abort", "retry", "killed-tasks", "oom", "no-leftovers", "no-orphans",
 };
+
+/* How each report counts a cell: a failure of the pool (FAIL, HANG), a run
+ * that says nothing about the pool (SKIP, UNSUPPORTED), or an error of the
+ * run (an internal error, an adapter's ERROR, a PASS whose faults hit
+ * nothing, a run cut by the deadline while the pool still worked). */
+enum cell_class { CLASS_PASS, CLASS_FAILURE, CLASS_SKIPPED, CLASS_ERROR };
+
+static enum cell_class cell_class(const struct chaos_mx_cell *c)
+{
+	if (c->internal)
+		return CLASS_ERROR;
+	switch (c->v.cell) {
+	case CHAOS_CELL_PASS:
+		return CLASS_PASS;
+	case CHAOS_CELL_FAIL:
+	case CHAOS_CELL_HANG:
+		return CLASS_FAILURE;
+	case CHAOS_CELL_SKIP:
+	case CHAOS_CELL_UNSUPPORTED:
+		return CLASS_SKIPPED;
+	case CHAOS_CELL_UNEXERCISED:
+	case CHAOS_CELL_ERROR:
+	case CHAOS_CELL_SLOW:
+		return CLASS_ERROR;
+	}
+	return CLASS_ERROR;
+}
 
 const char *chaos__mx_key(const struct chaos_mx_cell *c, char *buf, size_t len)
 {
@@ -183,7 +211,7 @@ int chaos__mx_write_json(const struct chaos_mx_cell *cells, size_t n, const char
 {
 	json_t *root = json_object();
 	json_t *arr = json_array();
-	unsigned count[CHAOS_CELL_SKIP + 1] = {0};
+	unsigned count[CHAOS_CELL_SLOW + 1] = {0};
 	unsigned internal = 0;
 	int rc = -ENOMEM;
 
@@ -196,18 +224,20 @@ int chaos__mx_write_json(const struct chaos_mx_cell *cells, size_t n, const char
 			goto out;
 		if (cells[i].internal)
 			internal++;
-		else if ((unsigned)cells[i].v.cell <= CHAOS_CELL_SKIP)
+		else if ((unsigned)cells[i].v.cell <= CHAOS_CELL_SLOW)
 			count[cells[i].v.cell]++;
 	}
 	json_object_set_new(root, "version", json_integer(1));
 	json_object_set_new(root, "cells", arr);
 	arr = NULL;
 	json_object_set_new(root, "summary",
-			    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "total", (int)n,
-				      "pass", count[CHAOS_CELL_PASS], "fail",
+			    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "total",
+				      (int)n, "pass", count[CHAOS_CELL_PASS], "fail",
 				      count[CHAOS_CELL_FAIL], "hang", count[CHAOS_CELL_HANG],
 				      "unsupported", count[CHAOS_CELL_UNSUPPORTED], "skip",
-				      count[CHAOS_CELL_SKIP], "error", internal));
+				      count[CHAOS_CELL_SKIP], "error", internal, "unexercised",
+				      count[CHAOS_CELL_UNEXERCISED], "adapter_error",
+				      count[CHAOS_CELL_ERROR], "slow", count[CHAOS_CELL_SLOW]));
 	rc = json_dump_file(root, path, JSON_INDENT(2)) < 0 ? (errno ? -errno : -EIO) : 0;
 out:
 	json_decref(arr);
@@ -294,12 +324,9 @@ int chaos__mx_write_junit(const struct chaos_mx_cell *cells, size_t n, const cha
 	for (size_t i = 0; i < n; i++) {
 		const struct chaos_mx_cell *c = &cells[i];
 
-		if (c->internal)
-			err++;
-		else if (c->v.cell == CHAOS_CELL_FAIL || c->v.cell == CHAOS_CELL_HANG)
-			fail++;
-		else if (c->v.cell == CHAOS_CELL_SKIP || c->v.cell == CHAOS_CELL_UNSUPPORTED)
-			skip++;
+		err += cell_class(c) == CLASS_ERROR;
+		fail += cell_class(c) == CLASS_FAILURE;
+		skip += cell_class(c) == CLASS_SKIPPED;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f,
@@ -317,13 +344,9 @@ int chaos__mx_write_junit(const struct chaos_mx_cell *cells, size_t n, const cha
 			const struct chaos_mx_cell *c = &cells[j++];
 
 			secs += c->elapsed_ms / 1000.0;
-			if (c->internal)
-				se++;
-			else if (c->v.cell == CHAOS_CELL_FAIL || c->v.cell == CHAOS_CELL_HANG)
-				sf++;
-			else if (c->v.cell == CHAOS_CELL_SKIP ||
-				 c->v.cell == CHAOS_CELL_UNSUPPORTED)
-				ss++;
+			se += cell_class(c) == CLASS_ERROR;
+			sf += cell_class(c) == CLASS_FAILURE;
+			ss += cell_class(c) == CLASS_SKIPPED;
 		}
 		fprintf(f, "  <testsuite name=\"");
 		chaos__xml_escape(f, cells[i].target);
@@ -346,7 +369,15 @@ int chaos__mx_write_junit(const struct chaos_mx_cell *cells, size_t n, const cha
 				fprintf(f, "\n      <error message=\"");
 				xml_evidence(f, c, "; ");
 				fprintf(f, "\"/>\n    ");
-			} else if (c->v.cell == CHAOS_CELL_FAIL || c->v.cell == CHAOS_CELL_HANG) {
+			} else if (cell_class(c) == CLASS_ERROR) {
+				/* The run, not the pool, failed: an error with its
+				 * reason, typed by the cell. */
+				fprintf(f, "\n      <error message=\"");
+				chaos__xml_escape(f, text);
+				fputs(": ", f);
+				xml_evidence(f, c, "; ");
+				fprintf(f, "\" type=\"%s\"/>\n    ", chaos__mx_cell_kind_name(c->v.cell));
+			} else if (cell_class(c) == CLASS_FAILURE) {
 				fprintf(f, "\n      <failure message=\"");
 				chaos__xml_escape(f, text);
 				fprintf(f, "\" type=\"%s\">", chaos__mx_cell_kind_name(c->v.cell));
@@ -357,8 +388,7 @@ int chaos__mx_write_junit(const struct chaos_mx_cell *cells, size_t n, const cha
 					fprintf(f, "/history.jsonl");
 				}
 				fprintf(f, "</failure>\n    ");
-			} else if (c->v.cell == CHAOS_CELL_SKIP ||
-				   c->v.cell == CHAOS_CELL_UNSUPPORTED) {
+			} else if (cell_class(c) == CLASS_SKIPPED) {
 				fprintf(f, "\n      <skipped message=\"");
 				chaos__xml_escape(f, text);
 				if (c->v.note[0]) {

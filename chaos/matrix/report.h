@@ -39,7 +39,8 @@ const struct chaos_mx_cell *chaos__mx_cell(const struct chaos_mx_cell *cells, si
 const char *chaos__mx_cell_text(const struct chaos_mx_cell *c);
 
 /* Cell names, shared with the baselines: "PASS", "FAIL", "HANG",
- * "UNSUPPORTED", "SKIP". Parse returns 0 or -EINVAL. */
+ * "UNSUPPORTED", "SKIP", "UNEXERCISED", "ERROR", "SLOW". Parse returns 0 or
+ * -EINVAL. */
 const char *chaos__mx_cell_kind_name(enum chaos_cell c);
 int chaos__mx_cell_kind_parse(const char *s, enum chaos_cell *c);
 

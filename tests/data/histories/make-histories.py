@@ -380,3 +380,253 @@ exit_run("exit-result.jsonl", "result 5 25")
 exit_run("exit-named-killed.jsonl", "error 5 worker exited with code 3", killed_line="killed-tasks 5")
 exit_run("unknown-named.jsonl", "lost 5", killed_line="killed-tasks 5", how="unknown")
 exit_run("unknown-unnamed.jsonl", "lost 5", how="unknown")
+
+
+# ---- what the faults did: UNEXERCISED ---------------------------------------
+# new=True writes the optional fields of newer controllers (fault, victim,
+# anchor, role); new=False leaves them out, as older controllers did.
+
+def fault_fields(new, index, victim="worker", anchor="first-start", role="worker"):
+    return dict(fault=index, victim=victim, anchor=anchor, role=role) if new else {}
+
+
+def idle_kill_run(name, new):
+    """kill-at.ini: worker 0 is killed between two tasks: the fault hit no
+    task, every task still returns, so every expectation holds."""
+    r = Run("kill-at", "skip")
+    for i in range(10):
+        if i == 2:
+            pid = r.workers[0]
+            r.add("fault", kind="at-time", signal="SIGKILL", pid=pid, task=None,
+                  ok=True, error=None, **fault_fields(new, 0))
+            r.tick(0.01)
+            d = dict(pid=pid, task=None, attempt=None, how="signal",
+                     signal="SIGKILL", code=None, oom=False, oom_kill=0)
+            if new:
+                d["role"] = "worker"
+            r.add("death", **d)
+            r.workers[0] = r.new_worker()
+        r.ok(i)
+    r.out("killed-tasks ")
+    r.finish()
+    r.write(name)
+
+
+idle_kill_run("unexercised-idle.jsonl", new=False)
+idle_kill_run("unexercised-idle-new.jsonl", new=True)
+
+# The fault never fired: the engine says so with ok false and its index.
+r = Run("kill-at", "skip")
+for i in range(10):
+    r.ok(i)
+r.add("fault", kind="at-time", signal="SIGKILL", pid=None, task=None, ok=False,
+      error="not fired: the target exited before its time", fault=0,
+      victim="worker", anchor="first-start", role=None)
+r.out("killed-tasks ")
+r.finish()
+r.write("unexercised-not-fired.jsonl")
+
+# An older history: the timed fault found no live worker.
+r = Run("kill-at", "skip")
+for i in range(10):
+    r.ok(i)
+r.add("fault", kind="at-time", signal="SIGKILL", pid=None, task=None, ok=False,
+      error="no live worker")
+r.out("killed-tasks ")
+r.finish()
+r.write("unexercised-no-victim.jsonl")
+
+# stop-at.ini: the stopped worker was idle.
+r = Run("stop-at", "skip")
+for i in range(10):
+    if i == 2:
+        r.add("fault", kind="at-time", signal="SIGSTOP", pid=r.workers[1], task=None,
+              ok=True, error=None)
+        r.tick(0.3)
+        r.add("fault", kind="cont", signal="SIGCONT", pid=r.workers[1], task=None,
+              ok=True, error=None)
+    r.ok(i)
+r.finish()
+r.write("unexercised-stop-idle.jsonl")
+
+
+def pressure_run(name, hit_task, new=False):
+    """pressure.ini: stress-ng (pid 2000) runs inside the run; the OOM
+    killer chooses stress-ng, or task 3's worker."""
+    r = Run("pressure", "skip", mem_mode="whole-run", mem_limit=160 << 20)
+    r.add("fault", kind="pressure", signal=None, pid=2000, task=None, ok=True,
+          error=None, **(dict(fault=0, anchor="first-start", role="stress") if new else {}))
+    for i in range(10):
+        if i == 3 and hit_task:
+            r.killed(3, oom=True, report="lost 3")
+        else:
+            if i == 3:
+                r.add("oom", cgroup="/sys/fs/cgroup/memory/test/chaos.1.2.0",
+                      oom_kill=1)
+            r.ok(i)
+    r.finish()
+    r.write(name)
+
+
+pressure_run("unexercised-stress-chosen.jsonl", hit_task=False)
+pressure_run("unexercised-stress-chosen-new.jsonl", hit_task=False, new=True)
+pressure_run("pressure-hit.jsonl", hit_task=True)
+
+
+# ---- ERROR: the adapter failed -------------------------------------------------
+
+r = Run("skip", "skip")
+r.tick(0.3)
+r.add("target_exit", how="exit", code=1)
+r.add("teardown", killed=0, cgroups_removed=1, ok=True, error=None)
+r.add("end_run", verdict="crashed",
+      reason="target exited with code 1 without printing done", elapsed_ms=300)
+r.write("error-exit-before-start.jsonl")
+
+r = Run("skip", "skip")
+r.tick(0.2)
+r.add("target_exit", how="signal", signal="SIGSEGV")
+r.add("teardown", killed=0, cgroups_removed=1, ok=True, error=None)
+r.add("end_run", verdict="crashed",
+      reason="target killed by SIGSEGV without printing done", elapsed_ms=200)
+r.write("error-crash-before-start.jsonl")
+
+
+def banner(r):
+    r.lineno += 1
+    r.add("outcome", line="Loading model weights", lineno=r.lineno)
+    r.add("protocol_error", lineno=r.lineno, line="Loading model weights",
+          text="not an outcome line: unknown keyword 'Loading'")
+
+
+r = Run("skip", "skip")
+banner(r)
+for i in range(10):
+    if i == 3:
+        r.killed(3, report="lost 3")
+    else:
+        r.ok(i)
+r.out("killed-tasks 3")
+r.finish()
+r.write("error-banner.jsonl")
+
+
+# ---- at the deadline: SLOW or HANG -------------------------------------------
+
+# A slow pool: a task ends every 2 s; the deadline cuts it 1.5 s after the
+# eighth result, well within its pace.
+r = Run("skip", "skip")
+for i in range(10):
+    if i == 3:
+        r.killed(3, report="lost 3")
+        continue
+    if i == 9:
+        r.add("start", task=9, attempt=1, pid=r.workers[0])
+        break
+    r.add("start", task=i, attempt=1, pid=r.workers[0])
+    r.t = 2.0 * (i + 1)
+    r.add("end", task=i, attempt=1, pid=r.workers[0], result=i * i)
+    r.out("result %d %d" % (i, i * i))
+r.t = 19.5
+r.add("deadline", deadline_ms=20000)
+r.add("diag", pid=1000, ppid=1, comm="python3", state="S", wchan="do_select",
+      stack=None, unfinished=[9])
+r.add("teardown", killed=4, cgroups_removed=1, ok=True, error=None)
+r.add("end_run", verdict="hang", reason="deadline 20000 ms passed",
+      elapsed_ms=20000)
+r.write("slow.jsonl")
+
+# A retry without a cap, cut by the deadline: the cap already failed.
+r = Run("retry", "retry", retries=2)
+for i in range(10):
+    if i == 3:
+        for a in range(1, 6):
+            r.killed(3, attempt=a, report=None)
+    else:
+        r.ok(i)
+r.t = 20.0
+r.add("deadline", deadline_ms=20000)
+r.add("diag", pid=None, unfinished=[3])
+r.add("teardown", killed=4, cgroups_removed=1, ok=True, error=None)
+r.add("end_run", verdict="hang", reason="deadline 20000 ms passed",
+      elapsed_ms=20000)
+r.write("retry-unbounded-hang.jsonl")
+
+
+# ---- no-orphans ----------------------------------------------------------------
+
+def main_kill_run(name, new=True, late=None, leftover=False, victim_pid=1000):
+    """main.ini: the main process (1000) is SIGKILLed 200 ms after the first
+    start; its four workers die 0.1 s later unless late/leftover say
+    otherwise."""
+    r = Run("main", "skip")
+    for w in range(4):
+        r.add("start", task=w, attempt=1, pid=r.workers[w])
+    r.tick(0.2)
+    role = "main" if victim_pid == 1000 else "worker"
+    r.add("fault", kind="at-time", signal="SIGKILL", pid=victim_pid,
+          task=None if victim_pid == 1000 else 0, ok=True, error=None,
+          **fault_fields(new, 0, victim="main", role=role))
+    kill_t = r.t
+    r.tick(0.01)
+    if victim_pid == 1000:
+        r.add("target_exit", how="signal", signal="SIGKILL")
+    for w in range(4):
+        pid = r.workers[w]
+        if leftover and w == 3:
+            continue
+        r.t = kill_t + (late if late and w == 3 else 0.1)
+        d = dict(pid=pid, task=w, attempt=1, how="signal", signal="SIGKILL",
+                 code=None, oom=False, oom_kill=0)
+        if new:
+            d["role"] = "worker"
+        r.add("death", **d)
+    if victim_pid != 1000:
+        r.add("target_exit", how="signal", signal="SIGKILL")
+    if leftover:
+        r.add("leftover", pid=r.workers[3], comm="python3")
+    r.add("teardown", killed=1 if leftover else 0, cgroups_removed=1, ok=True,
+          error=None)
+    r.add("end_run", verdict="crashed",
+          reason="target killed by SIGKILL without printing done",
+          elapsed_ms=round(r.t * 1000))
+    r.write(name)
+
+
+main_kill_run("orphans-pass.jsonl")
+main_kill_run("orphans-pass-old.jsonl", new=False)
+main_kill_run("orphans-late.jsonl", late=3.2)
+main_kill_run("orphans-late-old.jsonl", new=False, late=3.2)
+main_kill_run("orphans-leftover.jsonl", leftover=True)
+main_kill_run("orphans-missed-main.jsonl", victim_pid=1001)
+
+
+# ---- kills between tasks -------------------------------------------------------
+
+def unannounced_run(name, lost):
+    """skip.ini, the kill-storm case: task 3's worker is killed between two
+    tasks (fault task null), holding tasks the pool had handed it before
+    the kit announced them. One idle death accounts for one such task."""
+    r = Run("skip", "skip")
+    for i in range(10):
+        if i == 3:
+            pid = r.workers[0]
+            r.add("fault", kind="every", signal="SIGKILL", pid=pid, task=None,
+                  ok=True, error=None)
+            r.tick(0.01)
+            r.add("death", pid=pid, task=None, attempt=None, how="signal",
+                  signal="SIGKILL", code=None, oom=False, oom_kill=0)
+            r.workers[0] = r.new_worker()
+            continue
+        if i in lost:
+            continue
+        r.ok(i)
+    for i in lost:
+        r.out("lost %d" % i)
+    r.out("killed-tasks " + ",".join(str(i) for i in lost))
+    r.finish()
+    r.write(name)
+
+
+unannounced_run("idle-death-unannounced.jsonl", lost=[3])
+unannounced_run("idle-death-two-lost.jsonl", lost=[3, 7])
