@@ -28,3 +28,10 @@ $(PY_MOD): $(PY_OBJ) $(POOL_PIC)
 $(PY_PKG)/%.py: pool/python/safepool/%.py
 	@mkdir -p $(dir $@)
 	cp $< $@
+
+# Part of every build where Python's headers are installed, so that `make
+# demo` finds the safepool-py target's module; without them only `make
+# python` (and `make check`, which runs the binding's tests) asks for them.
+ifneq ($(wildcard $(PY_INC)/Python.h),)
+ALL_BINS += $(PY_MOD) $(PY_SRCS:pool/python/safepool/%=$(PY_PKG)/%)
+endif
