@@ -71,22 +71,21 @@ class _Job:
 		self._pool_killed.append((self, rec))
 
 	def _done(self, i, r):
-		outcome, data, sig, oom, exit_code, code, attempts, pid, start, end = r
-		self._stats[i] = TaskStat(i, _OUTCOME[outcome], attempts, sig, pid,
-					  _OOM.get(oom) if outcome == _c.KILLED else None,
-					  _ns(start), _ns(end))
+		outcome = r[0]
+		self._stats[i] = r  # made into a TaskStat only when asked for
 		if outcome == _c.OK:
-			ok, value = self._decode(i, data)
+			ok, value = self._decode(i, r[1])
 			if not ok:
-				self._stats[i] = self._stats[i]._replace(outcome="error")
+				self._stats[i] = ("error",) + r[1:]
 		elif outcome == _c.KILLED:
 			ok, value = True, None  # skip: the task's result is None
 		elif outcome == _c.TIMEDOUT:
 			ok, value = False, TaskTimeoutError(
-				"task %d ran longer than the task timeout; its worker %d was killed" % (i, pid))
+				"task %d ran longer than the task timeout; its worker %d was killed"
+				% (i, r[7]))
 		elif outcome == _c.FAILED:
-			what = ("its worker exited with status %d" % exit_code if exit_code >= 0
-				else "the task runner failed (code %d)" % code)
+			what = ("its worker exited with status %d" % r[4] if r[4] >= 0
+				else "the task runner failed (code %d)" % r[5])
 			ok, value = False, WorkerExitError("task %d failed: %s" % (i, what))
 		else:
 			return self._finish_one()  # cancelled: the abort already failed the call
@@ -94,6 +93,16 @@ class _Job:
 			ok = True
 		self._deliver(i, ok, value)
 		return self._finish_one()
+
+	@staticmethod
+	def _stat(i, r):
+		"""TaskStat from a raw result tuple (outcome may be a name already)."""
+		if r is None or isinstance(r, TaskStat):
+			return r
+		outcome, _, sig, oom, _, _, attempts, pid, start, end = r
+		name = outcome if isinstance(outcome, str) else _OUTCOME[outcome]
+		return TaskStat(i, name, attempts, sig, pid,
+				_OOM.get(oom) if name == "killed" else None, _ns(start), _ns(end))
 
 	def _decode(self, i, data):
 		try:
@@ -129,7 +138,7 @@ class _Job:
 
 	def task_stats(self):
 		"""One TaskStat per task (None for a task not finished yet)."""
-		return list(self._stats)
+		return [self._stat(i, r) for i, r in enumerate(list(self._stats))]
 
 	def get_killed_tasks(self):
 		"""[(function, args), ...] of this call's killed tasks, each once."""
