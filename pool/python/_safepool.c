@@ -32,12 +32,12 @@
 #define WAIT_BATCH 4096
 
 typedef struct {
-	PyObject_HEAD
+	PyObject ob_base; /* PyObject_HEAD, spelled out for clang-format */
 	sp_pool *pool;
 	PyObject *runner;     /* runner(payload: bytes) -> bytes, in the worker */
 	PyObject *child_init; /* child_init() in every new worker, or None */
 	PyGILState_STATE gil; /* held between fork_prepare and fork_parent */
-	int busy;             /* a call is inside libsafepool (GIL released) */
+	int busy;	      /* a call is inside libsafepool (GIL released) */
 	size_t outstanding;   /* submitted, not yet returned by wait() */
 	size_t killed_seen;   /* entries of sp_killed_tasks() already returned */
 } PoolObject;
@@ -166,7 +166,8 @@ static PyObject *result_tuple(struct sp_result *res)
 	if (res->data)
 		data = PyBytes_FromStringAndSize(res->data, (Py_ssize_t)res->len);
 	else
-		data = res->outcome == SP_OK ? PyBytes_FromStringAndSize("", 0) : Py_NewRef(Py_None);
+		data =
+		    res->outcome == SP_OK ? PyBytes_FromStringAndSize("", 0) : Py_NewRef(Py_None);
 	free(res->data);
 	res->data = NULL;
 	if (!data)
@@ -178,9 +179,8 @@ static PyObject *result_tuple(struct sp_result *res)
 
 static PyObject *killed_tuple(const struct sp_killed *k)
 {
-	return Py_BuildValue("(nIiiiLL)", (Py_ssize_t)k->index, k->attempts, k->signal,
-			     (int)k->pid, (int)k->oom, (long long)k->start_ns,
-			     (long long)k->end_ns);
+	return Py_BuildValue("(nIiiiLL)", (Py_ssize_t)k->index, k->attempts, k->signal, (int)k->pid,
+			     (int)k->oom, (long long)k->start_ns, (long long)k->end_ns);
 }
 
 /* ---- the Pool type ---- */
@@ -190,9 +190,9 @@ static void Pool_dealloc(PoolObject *self)
 	/* The pool's thread destroys it; this is the last resort when the
 	 * object goes away without that (the workers see EOF and leave). */
 	if (self->pool && !self->busy) {
-		Py_BEGIN_ALLOW_THREADS
+		PyThreadState *save = PyEval_SaveThread();
 		sp_pool_destroy(self->pool);
-		Py_END_ALLOW_THREADS
+		PyEval_RestoreThread(save);
 	}
 	self->pool = NULL;
 	Py_XDECREF(self->runner);
@@ -202,10 +202,21 @@ static void Pool_dealloc(PoolObject *self)
 
 static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 {
-	static char *names[] = {"runner", "child_init", "workers", "policy", "max_retries",
-				"backoff_initial_ms", "backoff_max_ms", "retry_min_free",
-				"retry_mem_wait_ms", "retry_fallback", "task_timeout_ms",
-				"restart_max", "restart_window_ms", "max_msg", NULL};
+	static char *names[] = {"runner",
+				"child_init",
+				"workers",
+				"policy",
+				"max_retries",
+				"backoff_initial_ms",
+				"backoff_max_ms",
+				"retry_min_free",
+				"retry_mem_wait_ms",
+				"retry_fallback",
+				"task_timeout_ms",
+				"restart_max",
+				"restart_window_ms",
+				"max_msg",
+				NULL};
 	struct sp_options o;
 	PyObject *runner, *child_init;
 	unsigned long long min_free = 0, max_msg = 0;
@@ -217,10 +228,10 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 	}
 	sp_options_init(&o);
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|IiIIIKIiIIIK", names, &runner, &child_init,
-					 &o.workers, &policy, &o.max_retries,
-					 &o.backoff_initial_ms, &o.backoff_max_ms, &min_free,
-					 &o.retry_mem_wait_ms, &fallback, &o.task_timeout_ms,
-					 &o.restart_max, &o.restart_window_ms, &max_msg))
+					 &o.workers, &policy, &o.max_retries, &o.backoff_initial_ms,
+					 &o.backoff_max_ms, &min_free, &o.retry_mem_wait_ms,
+					 &fallback, &o.task_timeout_ms, &o.restart_max,
+					 &o.restart_window_ms, &max_msg))
 		return -1;
 	if (!PyCallable_Check(runner) || (child_init != Py_None && !PyCallable_Check(child_init))) {
 		PyErr_SetString(PyExc_TypeError, "runner and child_init must be callable");
@@ -238,9 +249,9 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 	self->runner = Py_NewRef(runner);
 	self->child_init = Py_NewRef(child_init);
 	self->busy = 1;
-	Py_BEGIN_ALLOW_THREADS
+	PyThreadState *save = PyEval_SaveThread();
 	r = sp_pool_create(&self->pool, &o);
-	Py_END_ALLOW_THREADS
+	PyEval_RestoreThread(save);
 	self->busy = 0;
 	if (r < 0) {
 		self->pool = NULL;
@@ -283,12 +294,13 @@ static PyObject *Pool_submit(PoolObject *self, PyObject *seq_in)
 		goto out;
 	if (self->outstanding == 0)
 		self->killed_seen = 0; /* a new series: libsafepool resets its list */
-	Py_BEGIN_ALLOW_THREADS
+	PyThreadState *save = PyEval_SaveThread();
 	int stop = 0;
 
 	for (Py_ssize_t i = 0; i < n; i++) {
 		uint64_t id = 0;
-		int r = stop ? stop : sp_submit(self->pool, run_task, bufs[i], (size_t)lens[i], &id);
+		int r =
+		    stop ? stop : sp_submit(self->pool, run_task, bufs[i], (size_t)lens[i], &id);
 
 		if (r == 0) {
 			ids[i] = (long long)id;
@@ -299,7 +311,7 @@ static PyObject *Pool_submit(PoolObject *self, PyObject *seq_in)
 				stop = r;
 		}
 	}
-	Py_END_ALLOW_THREADS
+	PyEval_RestoreThread(save);
 	self->busy = 0;
 	out = PyList_New(n);
 	for (Py_ssize_t i = 0; out && i < n; i++) {
@@ -377,7 +389,7 @@ static PyObject *Pool_wait(PoolObject *self, PyObject *arg)
 		PyMem_Free(ids);
 		return PyErr_NoMemory();
 	}
-	Py_BEGIN_ALLOW_THREADS
+	PyThreadState *save = PyEval_SaveThread();
 	while (got < WAIT_BATCH) {
 		int r = sp_wait(self->pool, 0, got ? 0 : timeout_ms, &res[got], &ids[got]);
 
@@ -394,7 +406,7 @@ static PyObject *Pool_wait(PoolObject *self, PyObject *arg)
 			rc = rc ? rc : r;
 		break;
 	}
-	Py_END_ALLOW_THREADS
+	PyEval_RestoreThread(save);
 	self->busy = 0;
 	out = wait_answer(self, rc, res, ids, got);
 	sp_results_free(res, got);
@@ -459,7 +471,7 @@ static PyObject *Pool_destroy(PoolObject *self, PyObject *args)
 	if (enter(self) < 0)
 		return NULL;
 	pool = self->pool;
-	Py_BEGIN_ALLOW_THREADS
+	PyThreadState *save = PyEval_SaveThread();
 	if (kill_first) {
 		pid_t pids[4096];
 		size_t n = 0;
@@ -469,7 +481,7 @@ static PyObject *Pool_destroy(PoolObject *self, PyObject *args)
 				kill(pids[i], SIGKILL);
 	}
 	sp_pool_destroy(pool);
-	Py_END_ALLOW_THREADS
+	PyEval_RestoreThread(save);
 	self->pool = NULL;
 	self->busy = 0;
 	self->outstanding = 0;
@@ -477,23 +489,23 @@ static PyObject *Pool_destroy(PoolObject *self, PyObject *args)
 }
 
 static PyMethodDef Pool_methods[] = {
-	{"submit", (PyCFunction)Pool_submit, METH_O, "submit(payloads) -> [id or -errno, ...]"},
-	{"wait", (PyCFunction)Pool_wait, METH_O, "wait(timeout_ms) -> (rc, done, killed)"},
-	{"abort_cause", (PyCFunction)Pool_abort_cause, METH_NOARGS, "the kill that aborted"},
-	{"worker_pids", (PyCFunction)Pool_worker_pids, METH_NOARGS, "PIDs of live workers"},
-	{"destroy", (PyCFunction)Pool_destroy, METH_VARARGS, "destroy(kill=False)"},
-	{NULL, NULL, 0, NULL},
+    {"submit", (PyCFunction)Pool_submit, METH_O, "submit(payloads) -> [id or -errno, ...]"},
+    {"wait", (PyCFunction)Pool_wait, METH_O, "wait(timeout_ms) -> (rc, done, killed)"},
+    {"abort_cause", (PyCFunction)Pool_abort_cause, METH_NOARGS, "the kill that aborted"},
+    {"worker_pids", (PyCFunction)Pool_worker_pids, METH_NOARGS, "PIDs of live workers"},
+    {"destroy", (PyCFunction)Pool_destroy, METH_VARARGS, "destroy(kill=False)"},
+    {NULL, NULL, 0, NULL},
 };
 
 static PyTypeObject PoolType = {
-	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "safepool._safepool.Pool",
-	.tp_basicsize = sizeof(PoolObject),
-	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "One libsafepool pool; driven from one thread (see safepool._pool).",
-	.tp_new = PyType_GenericNew,
-	.tp_init = (initproc)Pool_init,
-	.tp_dealloc = (destructor)Pool_dealloc,
-	.tp_methods = Pool_methods,
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "safepool._safepool.Pool",
+    .tp_basicsize = sizeof(PoolObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One libsafepool pool; driven from one thread (see safepool._pool).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Pool_init,
+    .tp_dealloc = (destructor)Pool_dealloc,
+    .tp_methods = Pool_methods,
 };
 
 /* strerror(err) -> libsafepool's text for a return value. */
@@ -508,13 +520,20 @@ static PyObject *mod_strerror(PyObject *mod, PyObject *arg)
 }
 
 static PyMethodDef mod_methods[] = {
-	{"strerror", mod_strerror, METH_O, "libsafepool's text for a return value"},
-	{NULL, NULL, 0, NULL},
+    {"strerror", mod_strerror, METH_O, "libsafepool's text for a return value"},
+    {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef moddef = {
-	PyModuleDef_HEAD_INIT, "safepool._safepool", "C layer of safepool over libsafepool.", -1,
-	mod_methods, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "safepool._safepool",
+    "C layer of safepool over libsafepool.",
+    -1,
+    mod_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__safepool(void)
