@@ -44,6 +44,7 @@ include pool/pool.mk
 include chaos/chaos.mk
 include scenarios/scenarios.mk
 include tests/tests.mk
+include pool/python/python.mk
 -include chaos/matrix/matrix.mk
 -include bench/bench.mk
 -include fuzz/fuzz.mk
@@ -61,8 +62,8 @@ $(B)/pic/%.o: %.c
 
 # Every test binary runs under a hard timeout: a hang is a failure.
 TEST_TIMEOUT ?= 300
-CHECK_SCRIPTS := tests/layers tests/seed-regress tests/example-adapter
-check: build-all $(TESTS)
+CHECK_SCRIPTS := tests/layers tests/seed-regress tests/example-adapter tests/python-binding
+check: build-all $(TESTS) python
 	@CHAOS_BUILD=$(B) tests/run-tests $(TEST_TIMEOUT) $(TESTS) $(CHECK_SCRIPTS)
 
 # lcov report under coverage/html; COVERAGE_GATE=85 fails below 85% lines

@@ -8,5 +8,5 @@ $(B)/pool_bench: $(B)/bench/pool_bench.o $(B)/libsafepool.a
 # (bench/run; results in $(B)/bench/ and docs/bench.md). Not part of check:
 # no timing ever decides a test.
 BENCH_ARGS ?=
-bench: build-all $(B)/pool_bench
+bench: build-all $(B)/pool_bench python
 	bench/run --build $(B) --out $(B)/bench $(BENCH_ARGS)

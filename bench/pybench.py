@@ -28,8 +28,9 @@ import time
 
 WARMUP_TASKS = 200
 
-DISPATCH_IMPLS = ("mp-chunk1", "mp-default", "cf-process", "pebble", "loky", "billiard")
-DETECT_IMPLS = ("pebble", "cf-process", "loky", "billiard", "mp-pool")
+DISPATCH_IMPLS = ("mp-chunk1", "mp-default", "cf-process", "pebble", "loky", "billiard",
+		  "safepool-py")
+DETECT_IMPLS = ("pebble", "cf-process", "loky", "billiard", "mp-pool", "safepool-py")
 START_IMPLS = ("mp-pool", "cf-process", "pebble", "loky", "billiard")
 
 
@@ -92,8 +93,24 @@ class _AsyncResultWaiter:
 		return "result"
 
 
+class _SafePoolWaiter(_AsyncResultWaiter):
+	"""safepool's skip policy reports a killed task as done with None; its
+	task record says it was killed."""
+
+	def outcome(self):
+		return "killed" if self.res.task_stats()[0].outcome == "killed" else "result"
+
+
 def make_pool(impl, workers):
 	"""Create a pool of `workers` processes; returns (submit, shutdown, pool)."""
+	if impl == "safepool-py":
+		# The Python binding of libsafepool, from the build tree (bench/run
+		# puts BUILD/python on PYTHONPATH) or installed.
+		import safepool
+
+		pool = safepool.SafePool(workers)
+		return (lambda fn, a: _SafePoolWaiter(pool.apply_async(fn, (a,))),
+			pool.terminate, pool)
 	if impl in ("mp-pool", "mp-chunk1", "mp-default"):
 		import multiprocessing as mp
 
@@ -136,7 +153,7 @@ def run_map(impl, pool, n):
 		return pool.map(noop, range(n), chunksize=1)
 	if impl == "mp-default":
 		return pool.map(noop, range(n))
-	if impl == "billiard":
+	if impl in ("billiard", "safepool-py"):
 		return pool.map(noop, range(n), chunksize=1)
 	if impl == "cf-process":
 		return list(pool.map(noop, range(n), chunksize=1))

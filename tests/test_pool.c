@@ -2250,6 +2250,76 @@ static void test_worker_init(void **state)
 	tu_assert_no_children();
 }
 
+/* The fork hooks run in the parent around every fork, replacements
+ * included, in matched pairs, without the library's signal block; the child
+ * is forked between the two (its copy of in_fork is set). */
+static int hook_prepares, hook_parents, hook_in_fork, hook_masked;
+
+static void hook_prepare(void *ud)
+{
+	sigset_t cur;
+
+	(void)ud;
+	pthread_sigmask(SIG_SETMASK, NULL, &cur);
+	if (sigismember(&cur, SIGUSR2))
+		hook_masked++;
+	hook_prepares++;
+	hook_in_fork = 1;
+}
+
+static void hook_parent(void *ud)
+{
+	(void)ud;
+	hook_parents++;
+	hook_in_fork = 0;
+}
+
+static int init_saw_prepare(void *ud)
+{
+	(void)ud;
+	init_flag = hook_in_fork ? 42 : 1;
+	return 0;
+}
+
+static void test_fork_hooks(void **state)
+{
+	struct sp_options o = opts_base(2);
+	struct targ a[4] = {{OP_INIT_FLAG, 0}, {OP_KILL_FIRST, 0}, {OP_INIT_FLAG, 0},
+			    {OP_INIT_FLAG, 0}};
+	const void *args[4];
+	size_t lens[4];
+	struct sp_result res[4];
+	struct sp_map_options m = bounded();
+	sp_pool *p = NULL;
+
+	(void)state;
+	reset_shared();
+	set_args(a, args, lens, 4);
+	o.policy = SP_POLICY_RETRY;
+	o.worker_init = init_saw_prepare;
+	o.fork_prepare = hook_prepare;
+	o.fork_parent = hook_parent;
+	hook_prepares = hook_parents = hook_masked = 0;
+	assert_int_equal(sp_pool_create(&p, &o), 0);
+	assert_int_equal(hook_prepares, 2);
+	assert_int_equal(hook_parents, 2);
+	assert_int_equal(sp_map(p, op_task, args, lens, 4, res, &m), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(res[i].outcome, SP_OK);
+		if (i != 1)
+			assert_int_equal(*(int *)res[i].data, 42);
+	}
+	/* Task 1 killed its worker once: at least one replacement fork. */
+	assert_int_equal(res[1].attempts, 2);
+	assert_true(hook_prepares >= 3);
+	assert_int_equal(hook_prepares, hook_parents);
+	assert_int_equal(hook_in_fork, 0);
+	assert_int_equal(hook_masked, 0);
+	sp_results_free(res, 4);
+	sp_pool_destroy(p);
+	tu_assert_no_children();
+}
+
 /* The cgroup file readers behind OOM attribution and the retry memory
  * check, on counter files written here: malformed and missing values,
  * a v2 "max" limit, a missing usage file. */
@@ -2477,6 +2547,7 @@ int main(void)
 		cmocka_unit_test(test_destroy_kills_busy_worker),
 		cmocka_unit_test(test_batch_and_pipeline),
 		cmocka_unit_test(test_worker_init),
+		cmocka_unit_test(test_fork_hooks),
 		cmocka_unit_test(test_cgroup_files),
 		cmocka_unit_test_teardown(test_map_under_signal_storm, tu_storm_teardown),
 	};

@@ -53,6 +53,7 @@ static const struct shipped {
     {"billiard", "import billiard", NULL, 0},
     {"pebble", "import pebble", NULL, 0},
     {"loky", "import joblib.externals.loky", NULL, 0},
+    {"safepool-py", "import multiprocessing", NULL, 0},
     {"gnu-parallel", NULL, "parallel", 1},
     {"xargs", NULL, "xargs", 1},
 };
@@ -427,8 +428,8 @@ int chaos_target_resolve(const char *spec, struct chaos_target *t)
 	if (i == NSHIPPED) {
 		snprintf(t->why, sizeof(t->why),
 			 "unknown target '%s' (shipped: safepool, mp-pool-map, mp-pool-imap, "
-			 "mp-pool-apply, cf-process, billiard, pebble, loky, gnu-parallel, xargs; "
-			 "or NAME=COMMAND)",
+			 "mp-pool-apply, cf-process, billiard, pebble, loky, safepool-py, gnu-parallel, "
+			 "xargs; or NAME=COMMAND)",
 			 t->name);
 		return -ENOENT;
 	}

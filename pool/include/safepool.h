@@ -135,6 +135,18 @@ typedef int (*sp_task_fn)(const struct sp_task_ctx *ctx, const void *arg, size_t
  * SP_START_FAILS_MAX such deaths in a row the map ends with SP_ESTART. */
 typedef int (*sp_worker_init_fn)(void *userdata);
 
+/* Runs in the parent around every fork of a worker (pool creation,
+ * replacements, the first submit after an abort), in the thread that called
+ * into the pool, with no lock of the library held and the signal mask the
+ * caller had. For a runtime that must prepare for fork() and recover from
+ * it in the parent (CPython's PyOS_BeforeFork() and PyOS_AfterFork_Parent(),
+ * a lock that must not be held across fork). fork_parent runs once after
+ * every fork_prepare, whether the fork happened or failed. The child's
+ * counterpart is worker_init: between the fork and worker_init the child
+ * runs only the library's own async-signal-safe set-up (signal dispositions
+ * reset, parent-death signal, other pools' descriptors closed). */
+typedef void (*sp_fork_fn)(void *userdata);
+
 /* Pool options. Always fill with sp_options_init() first, then change
  * fields: new fields get safe defaults that way. */
 struct sp_options {
@@ -164,7 +176,9 @@ struct sp_options {
 				      * exactly; tasks whose results were not sent yet
 				      * are run again. Default 1. */
 	sp_worker_init_fn worker_init; /* default NULL */
-	void *userdata;              /* passed to tasks and worker_init */
+	void *userdata;              /* passed to tasks, worker_init and the fork hooks */
+	sp_fork_fn fork_prepare;     /* default NULL; see sp_fork_fn */
+	sp_fork_fn fork_parent;      /* default NULL; see sp_fork_fn */
 };
 
 /* Per-map overrides; fill with sp_map_options_init(). */

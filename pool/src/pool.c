@@ -361,7 +361,7 @@ static int worker_spawn_once(sp_pool *p, size_t idx)
 	sigset_t all, old;
 	pid_t parent = getpid(), pid = -1;
 	struct epoll_event ev;
-	int r = 0, locked = 0;
+	int r = 0, locked = 0, prepared = 0;
 
 	worker_close(p, w);
 	w->gen++;
@@ -374,6 +374,12 @@ static int worker_spawn_once(sp_pool *p, size_t idx)
 		goto out;
 	}
 	memset(&p->slots[idx], 0, sizeof(p->slots[idx]));
+	/* The caller's hook runs before any lock of ours is taken: it may
+	 * block (CPython takes its GIL there), and taking reg_lock first
+	 * would order the two locks differently in different threads. */
+	if (p->o.fork_prepare)
+		p->o.fork_prepare(p->o.userdata);
+	prepared = 1;
 	/* From the pipes to the pidfd every new descriptor is created with
 	 * the registry locked; see reg_lock. */
 	pthread_mutex_lock(&reg_lock);
@@ -445,6 +451,8 @@ out:
 	}
 	if (locked)
 		pthread_mutex_unlock(&reg_lock);
+	if (prepared && p->o.fork_parent)
+		p->o.fork_parent(p->o.userdata);
 	if (r < 0 && pid > 0 && w->pidfd < 0 && r != -ESRCH) {
 		/* pidfd_open() failed for another reason (EMFILE...): the
 		 * child is ours and unreaped, so its PID cannot be reused
