@@ -492,14 +492,15 @@ static void test_parity_models(void **state)
 	    "mode = per-worker\n"
 	    "limit = 64M\n"
 	    "[fault]\nkind = kill-on-start\ntask = 2\ndelay = 50ms\nsignal = TERM\n"
-	    "[fault]\nkind = kill-at\nworker = 1\nat = 500ms\nsignal = TERM\n"
+	    /* The command line's timed faults count from the spawn. */
+	    "[fault]\nkind = kill-at\nworker = 1\nat = 500ms\nsignal = TERM\nfrom = spawn\n"
 	    "[fault]\nkind = kill-every\ninterval = 200ms\njitter = 50ms\n"
-	    "count = 4\nsignal = TERM\n"
-	    "[fault]\nkind = kill-all-at\nat = 3s\nsignal = TERM\n"
+	    "count = 4\nsignal = TERM\nfrom = spawn\n"
+	    "[fault]\nkind = kill-all-at\nat = 3s\nsignal = TERM\nfrom = spawn\n"
 	    "[fault]\nkind = kill-on-start\ntask = 4\nsignal = STOP\n"
 	    "cont-after = 100ms\n"
 	    "[fault]\nkind = pressure\nbytes = 256M\nat = 1s\nduration = 5s\n"
-	    "where = inside\n";
+	    "where = inside\nfrom = spawn\n";
 	char *args[] = {"--workers",
 			"3",
 			"--tasks",

@@ -1139,6 +1139,9 @@ static void test_silent_workers(void **state)
 	f = add_fault(&sc, CHAOS_FAULT_AT_TIME, SIGKILL);
 	f->worker = 7;
 	f->delay_ms = 200;
+	/* A target without the kit announces no task: count from the spawn,
+	 * as `chaos run -- CMD` does. */
+	f->from = CHAOS_FROM_SPAWN;
 	run_ok(&sc, "silent-workers", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	tu_assert_event(&h, "fault", "error", "no such worker");
@@ -1173,6 +1176,9 @@ static void test_every_without_workers(void **state)
 	f->interval_ms = 100;
 	f->count = 1;
 	f->seed = 7;
+	/* A target without the kit announces no task: count from the spawn,
+	 * as `chaos run -- CMD` does. */
+	f->from = CHAOS_FROM_SPAWN;
 	run_ok(&sc, "every-no-worker", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	tu_assert_event(&h, "fault", "error", "no live worker");
@@ -1296,6 +1302,7 @@ static void test_pressure_twice(void **state)
 		f->delay_ms = 100 + 100 * (uint32_t)i;
 		f->duration_ms = 500;
 		f->pressure_inside = 1;
+		f->from = CHAOS_FROM_SPAWN; /* the target announces no task */
 	}
 	run_ok(&sc, "pressure-twice", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
@@ -1346,6 +1353,7 @@ static void test_pressure_without_stress_ng(void **state)
 		f->delay_ms = 50;
 		f->duration_ms = 1000;
 		f->pressure_inside = 1;
+		f->from = CHAOS_FROM_SPAWN; /* the target announces no task */
 		setenv("PATH", "/nonexistent-cov-run", 1);
 		tu_child_exit(chaos_run(&o, &r) == 0 && r.verdict == CHAOS_RUN_DONE ? 0 : 12);
 	}
@@ -1518,6 +1526,7 @@ static int unprivileged_runs(void)
 	sc.faults[0].kind = CHAOS_FAULT_AT_TIME;
 	sc.faults[0].worker = 0;
 	sc.faults[0].delay_ms = 100;
+	sc.faults[0].from = CHAOS_FROM_SPAWN;
 	tmp_outdir(out, sizeof(out), "nocg/at-time");
 	o.argv = idle;
 	if (chaos_run(&o, &r) || r.verdict != CHAOS_RUN_DONE)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "check/value.h"
+#include "engine/faults.h"
 
 /* The state of one parse: the model being built and what only the command
  * line has (the option behind each fault, --signal, --cont-after). */
@@ -357,6 +358,10 @@ static int finish(struct cli *c)
 		if (f->signo == SIGSTOP)
 			f->cont_after_ms = c->cont_after_ms;
 		f->seed = sc->seed;
+		/* `chaos run -- CMD` may run a target without the kit, where no
+		 * task start ever comes: its times count from the spawn. */
+		if (chaos_fault_is_timed(f))
+			f->from = CHAOS_FROM_SPAWN;
 	}
 	return 0;
 }
