@@ -2025,7 +2025,7 @@ static void test_anchor_first_start(void **state)
 }
 
 /* kill-after-starts hits the worker of the K-th start; kill-on-end hits
- * the worker of task 1 after its end, before the pool has the result:
+ * the worker of task 4 after its end, before the pool has the result:
  * no `end` is recorded for it, its death names the task, the pool
  * reports it lost; the other tasks end normally. */
 static void test_after_starts_and_on_end(void **state)

@@ -214,6 +214,16 @@ static int parse_pressure(struct cli *c, char *buf, struct chaos_fault *f)
 		   : 0;
 }
 
+/* "N[+DELAY]": N as the file's key of that name, then the delay. */
+static int with_delay(struct cli *c, const char *key, char *buf, uint32_t *n, uint32_t *delay)
+{
+	char *rest = cut_at(buf, '+');
+
+	if (piece(c, key, buf, n))
+		return -EINVAL;
+	return rest ? piece(c, "delay", rest, delay) : 0;
+}
+
 /* The pieces of a fault option's value, by the fault's kind. */
 static int parse_fault(struct cli *c, char *buf, struct chaos_fault *f)
 {
@@ -221,10 +231,7 @@ static int parse_fault(struct cli *c, char *buf, struct chaos_fault *f)
 
 	switch (f->kind) {
 	case CHAOS_FAULT_ON_START: /* "TASK[+DELAY]" */
-		rest = cut_at(buf, '+');
-		if (piece(c, "task", buf, &f->task))
-			return -EINVAL;
-		return rest ? piece(c, "delay", rest, &f->delay_ms) : 0;
+		return with_delay(c, "task", buf, &f->task, &f->delay_ms);
 	case CHAOS_FAULT_AT_TIME: /* "WORKER@TIME" */
 		rest = cut_at(buf, '@');
 		if (!rest || piece(c, "worker", buf, &f->worker))
@@ -237,10 +244,7 @@ static int parse_fault(struct cli *c, char *buf, struct chaos_fault *f)
 	case CHAOS_FAULT_PRESSURE:
 		return parse_pressure(c, buf, f);
 	case CHAOS_FAULT_AFTER_STARTS: /* "K[+DELAY]" */
-		rest = cut_at(buf, '+');
-		if (piece(c, "starts", buf, &f->starts))
-			return -EINVAL;
-		return rest ? piece(c, "delay", rest, &f->delay_ms) : 0;
+		return with_delay(c, "starts", buf, &f->starts, &f->delay_ms);
 	case CHAOS_FAULT_ON_END: /* "TASK" */
 		return piece(c, "task", buf, &f->task);
 	}
