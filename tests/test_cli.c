@@ -160,6 +160,54 @@ static void test_option_values(void **state)
 	chaos_scenario_free(&sc);
 }
 
+/* The trigger options, --victim and the spawn anchor of timed faults. */
+static void test_trigger_options(void **state)
+{
+	struct chaos_scenario sc;
+	const char *out = NULL;
+	char err[512];
+	int cmd = -1;
+
+	(void)state;
+	assert_int_equal(parse((char *[]){"--kill-after-starts", "3+40ms", "--kill-on-end", "2",
+					  "--kill-all-at", "1s", "--pressure", "16M@1s+1s",
+					  "--victim", "any", "--", "pool", NULL},
+			       &sc, &cmd, &out, err, sizeof(err)),
+			 0);
+	assert_int_equal(sc.nfaults, 4);
+	assert_int_equal(sc.faults[0].kind, CHAOS_FAULT_AFTER_STARTS);
+	assert_int_equal(sc.faults[0].starts, 3);
+	assert_int_equal(sc.faults[0].delay_ms, 40);
+	assert_int_equal(sc.faults[1].kind, CHAOS_FAULT_ON_END);
+	assert_int_equal(sc.faults[1].task, 2);
+	assert_int_equal(sc.faults[1].attempt, 1);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(sc.faults[i].victim, CHAOS_VICTIM_ANY);
+	/* Pressure has no victim; timed faults count from the spawn. */
+	assert_int_equal(sc.faults[3].victim, CHAOS_VICTIM_WORKER);
+	assert_int_equal(sc.faults[2].from, CHAOS_FROM_SPAWN);
+	assert_int_equal(sc.faults[3].from, CHAOS_FROM_SPAWN);
+	chaos_scenario_free(&sc);
+	assert_int_equal(parse((char *[]){"--kill-after-starts", "0", "--", "pool", NULL}, &sc,
+			       &cmd, &out, err, sizeof(err)),
+			 -EINVAL);
+	tu_assert_contains(err, "--kill-after-starts: bad value '0'");
+	assert_int_equal(parse((char *[]){"--kill-on-end", "9", "--tasks", "4", "--", "pool", NULL},
+			       &sc, &cmd, &out, err, sizeof(err)),
+			 -EINVAL);
+	tu_assert_contains(err, "--kill-on-end: task id 9 out of range");
+	assert_int_equal(parse((char *[]){"--victim", "boss", "--kill-at", "0@1s", "--", "pool",
+					  NULL},
+			       &sc, &cmd, &out, err, sizeof(err)),
+			 -EINVAL);
+	tu_assert_contains(err, "--victim: ");
+	assert_int_equal(parse((char *[]){"--victim", "main", "--kill-at", "1@1s", "--", "pool",
+					  NULL},
+			       &sc, &cmd, &out, err, sizeof(err)),
+			 -EINVAL);
+	tu_assert_contains(err, "--kill-at: worker only applies to victim = worker or any");
+}
+
 static void test_cli_scenario(void **state)
 {
 	char *argv[] = {"--workers",
@@ -492,14 +540,15 @@ static void test_parity_models(void **state)
 	    "mode = per-worker\n"
 	    "limit = 64M\n"
 	    "[fault]\nkind = kill-on-start\ntask = 2\ndelay = 50ms\nsignal = TERM\n"
-	    "[fault]\nkind = kill-at\nworker = 1\nat = 500ms\nsignal = TERM\n"
+	    /* The command line's timed faults count from the spawn. */
+	    "[fault]\nkind = kill-at\nworker = 1\nat = 500ms\nsignal = TERM\nfrom = spawn\n"
 	    "[fault]\nkind = kill-every\ninterval = 200ms\njitter = 50ms\n"
-	    "count = 4\nsignal = TERM\n"
-	    "[fault]\nkind = kill-all-at\nat = 3s\nsignal = TERM\n"
+	    "count = 4\nsignal = TERM\nfrom = spawn\n"
+	    "[fault]\nkind = kill-all-at\nat = 3s\nsignal = TERM\nfrom = spawn\n"
 	    "[fault]\nkind = kill-on-start\ntask = 4\nsignal = STOP\n"
 	    "cont-after = 100ms\n"
 	    "[fault]\nkind = pressure\nbytes = 256M\nat = 1s\nduration = 5s\n"
-	    "where = inside\n";
+	    "where = inside\nfrom = spawn\n";
 	char *args[] = {"--workers",
 			"3",
 			"--tasks",
@@ -886,6 +935,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_option_errors),   cmocka_unit_test(test_option_values),
+	    cmocka_unit_test(test_trigger_options),
 	    cmocka_unit_test(test_cli_scenario),    cmocka_unit_test(test_cli_errors),
 	    cmocka_unit_test(test_parity_errors),   cmocka_unit_test(test_parity_checks),
 	    cmocka_unit_test(test_parity_models),   cmocka_unit_test(test_usage),

@@ -177,6 +177,94 @@ static void test_on_start_matches(void **state)
 	assert_int_equal(chaos_pick_index(10, 0), 0);
 }
 
+/* Each plan entry keeps its fault's anchor; times stay relative to it, so
+ * the same scenario gives the same plan whichever anchor a fault has, and
+ * computing it twice gives the same plan. */
+static void test_plan_anchors(void **state)
+{
+	struct chaos_fault fs[4];
+	struct chaos_scenario sc;
+	struct chaos_timed *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0, i;
+
+	(void)state;
+	memset(&sc, 0, sizeof(sc));
+	memset(fs, 0, sizeof(fs));
+	fs[0].kind = CHAOS_FAULT_AT_TIME;
+	fs[0].delay_ms = 300;
+	fs[0].from = CHAOS_FROM_SPAWN;
+	fs[1].kind = CHAOS_FAULT_ALL_AT;
+	fs[1].delay_ms = 100; /* first-start: the default */
+	fs[2] = every(100, 0, 2, 3);
+	fs[2].from = CHAOS_FROM_SPAWN;
+	fs[3].kind = CHAOS_FAULT_AFTER_STARTS; /* triggered: not in the plan */
+	fs[3].starts = 2;
+	sc.faults = fs;
+	sc.nfaults = 4;
+	sc.deadline_ms = 10000;
+	assert_int_equal(chaos_fault_plan(&sc, &a, &na), 0);
+	assert_int_equal(chaos_fault_plan(&sc, &b, &nb), 0);
+	assert_int_equal(na, 4);
+	assert_int_equal(nb, na);
+	for (i = 0; i < na; i++) {
+		assert_true(a[i].t_ms == b[i].t_ms && a[i].from == b[i].from);
+		assert_true(a[i].fault == b[i].fault && a[i].seq == b[i].seq);
+		assert_true(a[i].pick == b[i].pick);
+	}
+	/* Sorted by time from the anchor, stable on ties (fault order). */
+	assert_int_equal(a[0].fault, 1);
+	assert_int_equal(a[0].t_ms, 100);
+	assert_int_equal(a[0].from, CHAOS_FROM_FIRST_START);
+	assert_int_equal(a[1].fault, 2);
+	assert_int_equal(a[1].t_ms, 100);
+	assert_int_equal(a[1].from, CHAOS_FROM_SPAWN);
+	assert_int_equal(a[2].fault, 2);
+	assert_int_equal(a[2].t_ms, 200);
+	assert_int_equal(a[3].fault, 0);
+	assert_int_equal(a[3].from, CHAOS_FROM_SPAWN);
+	for (i = 0; i < na; i++)
+		assert_true(a[i].fault != 3);
+	free(a);
+	free(b);
+}
+
+/* The task triggers and the history names of anchors and victims. */
+static void test_triggers_and_names(void **state)
+{
+	struct chaos_fault f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.kind = CHAOS_FAULT_AFTER_STARTS;
+	f.starts = 3;
+	assert_false(chaos_after_starts_matches(&f, 2));
+	assert_true(chaos_after_starts_matches(&f, 3));
+	assert_false(chaos_after_starts_matches(&f, 4));
+	assert_false(chaos_on_end_matches(&f, 0, 1));
+	assert_false(chaos_fault_is_timed(&f));
+	assert_string_equal(chaos_fault_anchor_name(&f), "starts");
+	f.kind = CHAOS_FAULT_ON_END;
+	f.task = 5;
+	f.attempt = 2;
+	assert_true(chaos_on_end_matches(&f, 5, 2));
+	assert_false(chaos_on_end_matches(&f, 5, 1));
+	assert_false(chaos_on_end_matches(&f, 4, 2));
+	assert_false(chaos_on_start_matches(&f, 5, 2));
+	f.attempt = 0;
+	assert_true(chaos_on_end_matches(&f, 5, 7));
+	assert_string_equal(chaos_fault_anchor_name(&f), "end");
+	f.kind = CHAOS_FAULT_ON_START;
+	assert_string_equal(chaos_fault_anchor_name(&f), "start");
+	f.kind = CHAOS_FAULT_EVERY;
+	assert_true(chaos_fault_is_timed(&f));
+	assert_string_equal(chaos_fault_anchor_name(&f), "first-start");
+	f.from = CHAOS_FROM_SPAWN;
+	assert_string_equal(chaos_fault_anchor_name(&f), "spawn");
+	assert_string_equal(chaos_victim_name(CHAOS_VICTIM_WORKER), "worker");
+	assert_string_equal(chaos_victim_name(CHAOS_VICTIM_MAIN), "main");
+	assert_string_equal(chaos_victim_name(CHAOS_VICTIM_ANY), "any");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +275,8 @@ int main(void)
 		cmocka_unit_test(test_every_scenario_seed_fallback),
 		cmocka_unit_test(test_plan_sorted_and_bounded),
 		cmocka_unit_test(test_on_start_matches),
+		cmocka_unit_test(test_plan_anchors),
+		cmocka_unit_test(test_triggers_and_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

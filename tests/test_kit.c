@@ -196,6 +196,15 @@ static void test_parse_valid(void **state)
 	assert_int_equal(d[2].result, 4);
 	assert_int_equal(d[3].result, 9);
 	assert_int_equal(d[3].times, 2);
+	assert_int_equal(d[3].hold, 0);
+	free(d);
+	d = NULL;
+	write_file(spec_path, "chaos-tasks 2 2\n0 hold=1 result=5\n1\n");
+	assert_int_equal(chaos_task_parse_file(spec_path, &d, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(d[0].hold, 1);
+	assert_int_equal(d[0].result, 5);
+	assert_int_equal(d[1].hold, 0);
 	free(d);
 }
 
@@ -219,7 +228,10 @@ static void test_parse_bad(void **state)
 	(void)state;
 	expect_bad("", "0", "empty file");
 	expect_bad("tasks 1 2\n", "1", "expected header");
-	expect_bad("chaos-tasks 2 1\n0\n", "1", "version 2");
+	expect_bad("chaos-tasks 3 1\n0\n", "1", "version 3");
+	/* hold arrived with version 2: a version 1 file cannot have it. */
+	expect_bad("chaos-tasks 1 1\n0 hold=1\n", "2", "unknown key 'hold'");
+	expect_bad("chaos-tasks 2 1\n0 hold=2\n", "2", "bad value '2' for hold");
 	expect_bad("chaos-tasks 1 2\n0 result=0\n", "2", "1 task lines, header says 2");
 	expect_bad("chaos-tasks 1 1\n0\n1\n", "3", "more task lines");
 	expect_bad("chaos-tasks 1 2\n0\n2\n", "3", "out of order");
@@ -454,6 +466,94 @@ static void test_hang_until_killed(void **state)
 	use_spec(NULL);
 }
 
+/* A held end (hold=1): the kit sends `end` and returns the result only
+ * after the controller's reply. reply NULL: never answer; "": close the
+ * connection. Returns the child's wait status. */
+static int held_end(const char *reply)
+{
+	char line[CHAOS_TASK_LINE_MAX + 1];
+	int lfd, cfd, st;
+	pid_t pid;
+
+	use_spec("chaos-tasks 2 2\n0\n1 hold=1 result=7\n");
+	setenv("CHAOS_GO_TIMEOUT_MS", "300", 1);
+	lfd = listen_events();
+	pid = fork_task(1, 7);
+	cfd = accept_within(lfd, 5000);
+	assert_true(cfd >= 0);
+	read_line(cfd, line, sizeof(line), 5000);
+	assert_string_equal(line, "start 1");
+	send_str(cfd, "go 2\n");
+	read_line(cfd, line, sizeof(line), 5000);
+	assert_string_equal(line, "end 1 7");
+	if (reply && reply[0])
+		send_str(cfd, reply);
+	if (reply && !reply[0]) {
+		close(cfd);
+		cfd = -1;
+	}
+	st = wait_child(pid, 10000, NULL);
+	if (cfd >= 0)
+		close(cfd);
+	close(lfd);
+	unsetenv("CHAOS_GO_TIMEOUT_MS");
+	unsetenv("CHAOS_EVENTS");
+	use_spec(NULL);
+	return st;
+}
+
+static void test_held_end(void **state)
+{
+	int st;
+
+	(void)state;
+	/* The ack of its attempt lets the result through. */
+	st = held_end("ack 2\n");
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	/* Without an answer the kit waits, bounded, and leaves with 70: a
+	 * kit that did not hold would have returned the result (exit 0). */
+	st = held_end(NULL);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), CHAOS_TASK_EXIT_NO_GO);
+	/* The ack of another attempt is a controller bug as well. */
+	st = held_end("ack 1\n");
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), CHAOS_TASK_EXIT_NO_GO);
+	/* A controller that closes the connection is gone: the result stands. */
+	st = held_end("");
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* A held end whose worker the controller kills before it answers: the
+ * task dies by the signal, and the result never reaches the caller. */
+static void test_held_end_killed(void **state)
+{
+	char line[CHAOS_TASK_LINE_MAX + 1];
+	int lfd, cfd, st;
+	pid_t pid;
+
+	(void)state;
+	use_spec("chaos-tasks 2 1\n0 hold=1 result=3\n");
+	lfd = listen_events();
+	pid = fork_task(0, 3);
+	cfd = accept_within(lfd, 5000);
+	assert_true(cfd >= 0);
+	read_line(cfd, line, sizeof(line), 5000);
+	send_str(cfd, "go 1\n");
+	read_line(cfd, line, sizeof(line), 5000);
+	assert_string_equal(line, "end 0 3");
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	st = wait_child(pid, 10000, NULL);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+	close(cfd);
+	close(lfd);
+	unsetenv("CHAOS_EVENTS");
+	use_spec(NULL);
+}
+
 static void test_go_timeout_exits_70(void **state)
 {
 	char line[CHAOS_TASK_LINE_MAX + 1];
@@ -576,6 +676,8 @@ int main(void)
 		cmocka_unit_test(test_segv_despite_handler),
 		cmocka_unit_test(test_alloc_touches_pages),
 		cmocka_unit_test(test_hang_until_killed),
+		cmocka_unit_test(test_held_end),
+		cmocka_unit_test(test_held_end_killed),
 		cmocka_unit_test(test_go_timeout_exits_70),
 		cmocka_unit_test(test_malformed_go_exits_70),
 		cmocka_unit_test(test_no_controller_is_an_error),

@@ -1139,6 +1139,9 @@ static void test_silent_workers(void **state)
 	f = add_fault(&sc, CHAOS_FAULT_AT_TIME, SIGKILL);
 	f->worker = 7;
 	f->delay_ms = 200;
+	/* A target without the kit announces no task: count from the spawn,
+	 * as `chaos run -- CMD` does. */
+	f->from = CHAOS_FROM_SPAWN;
 	run_ok(&sc, "silent-workers", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	tu_assert_event(&h, "fault", "error", "no such worker");
@@ -1173,6 +1176,9 @@ static void test_every_without_workers(void **state)
 	f->interval_ms = 100;
 	f->count = 1;
 	f->seed = 7;
+	/* A target without the kit announces no task: count from the spawn,
+	 * as `chaos run -- CMD` does. */
+	f->from = CHAOS_FROM_SPAWN;
 	run_ok(&sc, "every-no-worker", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
 	tu_assert_event(&h, "fault", "error", "no live worker");
@@ -1296,6 +1302,7 @@ static void test_pressure_twice(void **state)
 		f->delay_ms = 100 + 100 * (uint32_t)i;
 		f->duration_ms = 500;
 		f->pressure_inside = 1;
+		f->from = CHAOS_FROM_SPAWN; /* the target announces no task */
 	}
 	run_ok(&sc, "pressure-twice", argv, &r, &h);
 	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
@@ -1346,6 +1353,7 @@ static void test_pressure_without_stress_ng(void **state)
 		f->delay_ms = 50;
 		f->duration_ms = 1000;
 		f->pressure_inside = 1;
+		f->from = CHAOS_FROM_SPAWN; /* the target announces no task */
 		setenv("PATH", "/nonexistent-cov-run", 1);
 		tu_child_exit(chaos_run(&o, &r) == 0 && r.verdict == CHAOS_RUN_DONE ? 0 : 12);
 	}
@@ -1518,6 +1526,7 @@ static int unprivileged_runs(void)
 	sc.faults[0].kind = CHAOS_FAULT_AT_TIME;
 	sc.faults[0].worker = 0;
 	sc.faults[0].delay_ms = 100;
+	sc.faults[0].from = CHAOS_FROM_SPAWN;
 	tmp_outdir(out, sizeof(out), "nocg/at-time");
 	o.argv = idle;
 	if (chaos_run(&o, &r) || r.verdict != CHAOS_RUN_DONE)
@@ -1945,6 +1954,243 @@ static int group_teardown(void **state)
 	return tu_rm_rf(tmproot);
 }
 
+/* ---- anchors, triggers, victims --------------------------------------------- */
+
+/* The nth event ev whose integer field key is v, or NULL. */
+static json_t *find_int(const struct tu_hist *h, const char *ev, const char *key, long long v,
+			size_t nth)
+{
+	json_t *e;
+
+	for (size_t k = 0; (e = tu_hist_find(h, ev, NULL, NULL, k)) != NULL; k++)
+		if (tu_ival(e, key) == v && nth-- == 0)
+			return e;
+	return NULL;
+}
+
+/* The fault event of scenario fault k (the first one). */
+static json_t *fault_of(const struct tu_hist *h, long long k)
+{
+	return find_int(h, "fault", "fault", k, 0);
+}
+
+/* A pool that boots for 300 ms: kill-at with at = 0 counted from the
+ * first task start hits a worker running a task; counted from the spawn
+ * it finds no worker at all, since nothing but the booting pool runs. */
+static void test_anchor_first_start(void **state)
+{
+	static const enum chaos_anchor from[2] = {CHAOS_FROM_FIRST_START, CHAOS_FROM_SPAWN};
+	char *argv[] = {helper, "slow", NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	struct chaos_fault *f;
+	struct tu_hist h;
+	json_t *e, *s;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	for (int i = 0; i < 2; i++) {
+		scenario(&sc, 4, 2, 300, 20000);
+		f = add_fault(&sc, CHAOS_FAULT_AT_TIME, SIGKILL);
+		f->worker = 0;
+		f->delay_ms = 0;
+		f->from = from[i];
+		assert_int_equal(run_once(&sc, i ? "anchor-spawn" : "anchor-first", argv, &r), 0);
+		assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+		tu_hist_load(r.history, &h);
+		e = fault_of(&h, 0);
+		assert_non_null(e);
+		assert_int_equal(tu_hist_count(&h, "fault", NULL, NULL), 1);
+		assert_string_equal(tu_sval(e, "anchor"), i ? "spawn" : "first-start");
+		assert_string_equal(tu_sval(e, "victim"), "worker");
+		if (i == 0) {
+			s = tu_hist_find(&h, "start", NULL, NULL, 0);
+			assert_true(json_is_true(json_object_get(e, "ok")));
+			assert_int_equal(tu_ival(e, "pid"), tu_ival(s, "pid"));
+			assert_int_equal(tu_ival(e, "task"), tu_ival(s, "task"));
+			assert_string_equal(tu_sval(e, "role"), "worker");
+			e = find_int(&h, "death", "pid", tu_ival(s, "pid"), 0);
+			assert_non_null(e);
+			assert_int_equal(tu_ival(e, "task"), tu_ival(s, "task"));
+			assert_string_equal(tu_sval(e, "role"), "worker");
+		} else {
+			assert_true(json_is_false(json_object_get(e, "ok")));
+			assert_true(json_is_null(json_object_get(e, "task")));
+			assert_int_equal(tu_hist_count(&h, "death", "how", "signal"), 0);
+		}
+		assert_nothing_left(&h);
+		tu_hist_free(&h);
+		chaos_scenario_free(&sc);
+	}
+}
+
+/* kill-after-starts hits the worker of the K-th start; kill-on-end hits
+ * the worker of task 4 after its end, before the pool has the result:
+ * no `end` is recorded for it, its death names the task, the pool
+ * reports it lost; the other tasks end normally. */
+static void test_after_starts_and_on_end(void **state)
+{
+	char *argv[] = {helper, NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	struct chaos_fault *f;
+	struct tu_hist h;
+	json_t *e, *s;
+	char spec[PATH_MAX + 16], *text;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	scenario(&sc, 6, 2, 50, 20000);
+	f = add_fault(&sc, CHAOS_FAULT_AFTER_STARTS, SIGKILL);
+	f->starts = 3;
+	f = add_fault(&sc, CHAOS_FAULT_ON_END, SIGKILL);
+	f->task = 4;
+	assert_int_equal(run_once(&sc, "after-starts-on-end", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	tu_hist_load(r.history, &h);
+	/* The third start, whatever its task. */
+	s = tu_hist_find(&h, "start", NULL, NULL, 2);
+	e = fault_of(&h, 0);
+	assert_non_null(e);
+	assert_true(json_is_true(json_object_get(e, "ok")));
+	assert_string_equal(tu_sval(e, "anchor"), "starts");
+	assert_int_equal(tu_ival(e, "pid"), tu_ival(s, "pid"));
+	assert_int_equal(tu_ival(e, "task"), tu_ival(s, "task"));
+	/* The end of task 4. */
+	s = find_int(&h, "start", "task", 4, 0);
+	e = fault_of(&h, 1);
+	assert_non_null(s);
+	assert_non_null(e);
+	assert_true(json_is_true(json_object_get(e, "ok")));
+	assert_string_equal(tu_sval(e, "kind"), "on-end");
+	assert_string_equal(tu_sval(e, "anchor"), "end");
+	assert_int_equal(tu_ival(e, "pid"), tu_ival(s, "pid"));
+	assert_int_equal(tu_ival(e, "task"), 4);
+	assert_null(find_int(&h, "end", "task", 4, 0));
+	e = find_int(&h, "death", "pid", tu_ival(s, "pid"), 0);
+	assert_non_null(e);
+	assert_int_equal(tu_ival(e, "task"), 4);
+	assert_string_equal(tu_sval(e, "signal"), "SIGKILL");
+	tu_assert_event(&h, "outcome", "line", "lost 4");
+	assert_int_equal(tu_hist_count(&h, "end", NULL, NULL), 4);
+	/* The kit was told to hold task 4's end, and only that one. */
+	snprintf(spec, sizeof(spec), "%s/after-starts-on-end/tasks.txt", outroot);
+	text = tu_read_all(spec);
+	assert_non_null(text);
+	tu_assert_contains(text, "chaos-tasks 2 6\n");
+	assert_int_equal(tu_count(text, "hold=1"), 1);
+	tu_assert_contains(text, "4 sleep=50 alloc=0 action=ok code=0 times=1 result=16 hold=1\n");
+	free(text);
+	assert_nothing_left(&h);
+	tu_hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* victim = main: SIGKILL reaches the target's main process through its
+ * pidfd while workers are busy; the fault says so. */
+static void test_victim_main(void **state)
+{
+	char *argv[] = {helper, NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	struct chaos_fault *f;
+	struct tu_hist h;
+	json_t *e;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	scenario(&sc, 4, 2, 300, 20000);
+	f = add_fault(&sc, CHAOS_FAULT_AT_TIME, SIGKILL);
+	f->delay_ms = 100;
+	f->victim = CHAOS_VICTIM_MAIN;
+	assert_int_equal(run_once(&sc, "victim-main", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_CRASHED);
+	tu_hist_load(r.history, &h);
+	e = fault_of(&h, 0);
+	assert_non_null(e);
+	assert_true(json_is_true(json_object_get(e, "ok")));
+	assert_string_equal(tu_sval(e, "victim"), "main");
+	assert_string_equal(tu_sval(e, "role"), "main");
+	assert_int_equal(tu_ival(e, "pid"), tu_ival(tu_hist_find(&h, "spawn", NULL, NULL, 0), "pid"));
+	e = tu_hist_find(&h, "target_exit", NULL, NULL, 0);
+	assert_non_null(e);
+	assert_string_equal(tu_sval(e, "signal"), "SIGKILL");
+	assert_nothing_left(&h);
+	tu_hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* Faults that never fire each get one fault event with ok false and the
+ * reason: a target that never starts a task. */
+static void test_unfired_faults(void **state)
+{
+	char *argv[] = {cov_helper, "idle", "300", NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	struct chaos_fault *f;
+	struct tu_hist h;
+	json_t *e;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	scenario(&sc, 4, 1, 0, 20000);
+	f = add_fault(&sc, CHAOS_FAULT_AT_TIME, SIGKILL);
+	f->delay_ms = 0;
+	f = add_fault(&sc, CHAOS_FAULT_ON_START, SIGKILL);
+	f->task = 3;
+	f = add_fault(&sc, CHAOS_FAULT_ON_END, SIGKILL);
+	f->task = 2;
+	f = add_fault(&sc, CHAOS_FAULT_AFTER_STARTS, SIGKILL);
+	f->starts = 2;
+	f = add_fault(&sc, CHAOS_FAULT_ALL_AT, SIGKILL);
+	f->delay_ms = 15000;
+	f->from = CHAOS_FROM_SPAWN;
+	run_ok(&sc, "unfired", argv, &r, &h);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	assert_int_equal(tu_hist_count(&h, "fault", NULL, NULL), 5);
+	static const char *const why[] = {
+	    "not fired: no task started", "not fired: task 3 never started",
+	    "not fired: task 2 never ended", "not fired: 0 task starts, fewer than starts = 2",
+	    "not fired: run ended at "};
+	for (long long k = 0; k < 5; k++) {
+		e = fault_of(&h, k);
+		assert_non_null(e);
+		assert_true(json_is_false(json_object_get(e, "ok")));
+		assert_true(json_is_null(json_object_get(e, "pid")));
+		assert_true(json_is_null(json_object_get(e, "role")));
+		if (strncmp(tu_sval(e, "error"), why[k], strlen(why[k])))
+			fail_msg("fault %lld: error '%s', expected '%s'", k, tu_sval(e, "error"),
+				 why[k]);
+	}
+	tu_hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
+/* The run ends with the main process: a daemon that keeps stdout open
+ * after `done` is a leftover (not a HANG at the deadline), and the
+ * teardown kills it. */
+static void test_daemon_holds_stdout(void **state)
+{
+	char *argv[] = {helper, "daemon", NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	struct tu_hist h;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	scenario(&sc, 2, 2, 0, 20000);
+	assert_int_equal(run_once(&sc, "daemon-stdout", argv, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	assert_true(r.leftovers >= 1);
+	tu_hist_load(r.history, &h);
+	assert_non_null(tu_hist_find(&h, "leftover", NULL, NULL, 0));
+	assert_null(tu_hist_find(&h, "deadline", NULL, NULL, 0));
+	/* The leftover's pid is checked here: it must be gone. */
+	assert_nothing_left(&h);
+	tu_hist_free(&h);
+	chaos_scenario_free(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1979,6 +2225,11 @@ int main(void)
 		cmocka_unit_test(test_bench_kill_latency),
 		cmocka_unit_test_teardown(test_run_under_signal_storm, tu_storm_teardown),
 		cmocka_unit_test(test_discovered_workers_by_start_time),
+		cmocka_unit_test(test_anchor_first_start),
+		cmocka_unit_test(test_after_starts_and_on_end),
+		cmocka_unit_test(test_victim_main),
+		cmocka_unit_test(test_unfired_faults),
+		cmocka_unit_test(test_daemon_holds_stdout),
 	};
 
 	return cmocka_run_group_tests(tests, setup, group_teardown);

@@ -1252,26 +1252,41 @@ out:
 	return r;
 }
 
+/* Does a kill-on-end fault wait for the end of task id? */
+static int holds_end(const struct chaos_scenario *sc, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nfaults; i++)
+		if (sc->faults[i].kind == CHAOS_FAULT_ON_END && sc->faults[i].task == id)
+			return 1;
+	return 0;
+}
+
+/* Version 2 only when some task holds its end (hold=1), so that every
+ * other scenario's file stays readable by a kit that knows version 1. */
 int chaos_scenario_write_tasks(const struct chaos_scenario *sc, const char *path)
 {
 	FILE *f;
 	uint32_t id;
-	int r = 0;
+	int r = 0, v2 = 0;
 
 	if (!sc->tasks || sc->ntasks == 0)
 		return -EINVAL;
+	for (id = 0; id < sc->ntasks && !v2; id++)
+		v2 = holds_end(sc, id);
 	f = fopen(path, "we");
 	if (!f)
 		return -errno;
-	if (fprintf(f, "chaos-tasks 1 %u\n", sc->ntasks) < 0)
+	if (fprintf(f, "chaos-tasks %d %u\n", v2 ? 2 : 1, sc->ntasks) < 0)
 		r = -EIO;
 	for (id = 0; id < sc->ntasks && !r; id++) {
 		const struct chaos_task_spec *t = &sc->tasks[id];
 
-		if (fprintf(f, "%u sleep=%u alloc=%llu action=%s code=%d times=%u result=%lld\n",
+		if (fprintf(f, "%u sleep=%u alloc=%llu action=%s code=%d times=%u result=%lld%s\n",
 			    id, t->sleep_ms, (unsigned long long)t->alloc_bytes,
 			    chaos_action_name(t->action), t->exit_code, t->times,
-			    (long long)t->result) < 0)
+			    (long long)t->result, holds_end(sc, id) ? " hold=1" : "") < 0)
 			r = -EIO;
 	}
 	if (fflush(f) != 0 && !r)

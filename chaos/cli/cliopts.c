@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "check/value.h"
+#include "engine/faults.h"
 
 /* The state of one parse: the model being built and what only the command
  * line has (the option behind each fault, --signal, --cont-after). */
@@ -24,6 +25,7 @@ struct cli {
 	const char **fault_opt; /* the option that added each fault */
 	int signo;
 	uint32_t cont_after_ms;
+	enum chaos_victim victim;
 	const char *mem_opt; /* --mem-per-worker or --mem-limit, once given */
 	const char **out;
 	int *verbose;
@@ -107,6 +109,19 @@ static int opt_cont_after(struct cli *c, const struct cli_opt *o, const char *v)
 	if (chaos_setting_parse(o->key, v, &x, msg, sizeof(msg)))
 		return opt_error(c, o->name, "%s", msg);
 	c->cont_after_ms = (uint32_t)x;
+	return 0;
+}
+
+/* --victim: the class every fault option hits (the file's `victim`). */
+static int opt_victim(struct cli *c, const struct cli_opt *o, const char *v)
+{
+	static const char *const names[] = {"worker", "main", "any"};
+	char msg[CHAOS_VALUE_MSG_MAX];
+	int k = 0;
+
+	if (chaos_value_word(v, names, 3, "victim", &k, msg, sizeof(msg)))
+		return opt_error(c, o->name, "%s", msg);
+	c->victim = (enum chaos_victim)k;
 	return 0;
 }
 
@@ -199,6 +214,16 @@ static int parse_pressure(struct cli *c, char *buf, struct chaos_fault *f)
 		   : 0;
 }
 
+/* "N[+DELAY]": N as the file's key of that name, then the delay. */
+static int with_delay(struct cli *c, const char *key, char *buf, uint32_t *n, uint32_t *delay)
+{
+	char *rest = cut_at(buf, '+');
+
+	if (piece(c, key, buf, n))
+		return -EINVAL;
+	return rest ? piece(c, "delay", rest, delay) : 0;
+}
+
 /* The pieces of a fault option's value, by the fault's kind. */
 static int parse_fault(struct cli *c, char *buf, struct chaos_fault *f)
 {
@@ -206,10 +231,7 @@ static int parse_fault(struct cli *c, char *buf, struct chaos_fault *f)
 
 	switch (f->kind) {
 	case CHAOS_FAULT_ON_START: /* "TASK[+DELAY]" */
-		rest = cut_at(buf, '+');
-		if (piece(c, "task", buf, &f->task))
-			return -EINVAL;
-		return rest ? piece(c, "delay", rest, &f->delay_ms) : 0;
+		return with_delay(c, "task", buf, &f->task, &f->delay_ms);
 	case CHAOS_FAULT_AT_TIME: /* "WORKER@TIME" */
 		rest = cut_at(buf, '@');
 		if (!rest || piece(c, "worker", buf, &f->worker))
@@ -221,9 +243,10 @@ static int parse_fault(struct cli *c, char *buf, struct chaos_fault *f)
 		return piece(c, "at", buf, &f->delay_ms);
 	case CHAOS_FAULT_PRESSURE:
 		return parse_pressure(c, buf, f);
-	case CHAOS_FAULT_AFTER_STARTS:
-	case CHAOS_FAULT_ON_END:
-		break; /* no option makes these (yet) */
+	case CHAOS_FAULT_AFTER_STARTS: /* "K[+DELAY]" */
+		return with_delay(c, "starts", buf, &f->starts, &f->delay_ms);
+	case CHAOS_FAULT_ON_END: /* "TASK" */
+		return piece(c, "task", buf, &f->task);
 	}
 	return -EINVAL;
 }
@@ -279,6 +302,10 @@ static const struct cli_opt cli_opts[] = {
     {"--kill-all-at", opt_fault, NULL, 0, 0, CHAOS_FAULT_ALL_AT, "TIME, like 1s"},
     {"--pressure", opt_fault, NULL, 0, 0, CHAOS_FAULT_PRESSURE,
      "BYTES@TIME+DURATION, like 256M@1s+5s"},
+    {"--kill-after-starts", opt_fault, NULL, 0, 0, CHAOS_FAULT_AFTER_STARTS,
+     "K or K+DELAY, like 3 or 3+50ms"},
+    {"--kill-on-end", opt_fault, NULL, 0, 0, CHAOS_FAULT_ON_END, "TASK, like 3"},
+    {"--victim", opt_victim, "victim", 0, 0, 0, NULL},
 };
 #define N_CLI_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 
@@ -333,8 +360,9 @@ static int read_opts(struct cli *c, int argc, char **argv, int *cmd_index)
 
 /* What only the whole command line decides: the task array for --tasks,
  * --signal on the kill faults (--stop-on-start keeps SIGSTOP), --cont-after
- * on the SIGSTOP ones, --seed on every fault wherever it was given (a file's
- * faults take the scenario's seed too). */
+ * on the SIGSTOP ones, --victim on all but --pressure, --seed on every
+ * fault wherever it was given (a file's faults take the scenario's seed
+ * too). */
 static int finish(struct cli *c)
 {
 	struct chaos_scenario *sc = c->sc, fresh;
@@ -354,9 +382,15 @@ static int finish(struct cli *c)
 			f->signo = 0;
 		else if (f->signo == SIGKILL)
 			f->signo = c->signo;
+		if (f->kind != CHAOS_FAULT_PRESSURE)
+			f->victim = c->victim;
 		if (f->signo == SIGSTOP)
 			f->cont_after_ms = c->cont_after_ms;
 		f->seed = sc->seed;
+		/* `chaos run -- CMD` may run a target without the kit, where no
+		 * task start ever comes: its times count from the spawn. */
+		if (chaos_fault_is_timed(f))
+			f->from = CHAOS_FROM_SPAWN;
 	}
 	return 0;
 }

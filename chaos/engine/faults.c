@@ -39,6 +39,7 @@ int chaos_every_schedule(const struct chaos_fault *f, uint64_t scenario_seed, ui
 		if (t > horizon_ms || *n >= max)
 			break;
 		out[*n].t_ms = t;
+		out[*n].from = f->from;
 		out[*n].fault = 0;
 		out[*n].seq = k;
 		out[*n].pick = pick;
@@ -75,7 +76,7 @@ int chaos_fault_plan(const struct chaos_scenario *sc, struct chaos_timed **out, 
 		const struct chaos_fault *f = &sc->faults[i];
 		size_t want = 1, got = 0, j;
 
-		if (f->kind == CHAOS_FAULT_ON_START)
+		if (!chaos_fault_is_timed(f))
 			continue;
 		if (f->kind == CHAOS_FAULT_EVERY) {
 			if (f->interval_ms == 0) {
@@ -107,6 +108,7 @@ int chaos_fault_plan(const struct chaos_scenario *sc, struct chaos_timed **out, 
 				goto out;
 		} else if (want) {
 			v[len].t_ms = f->delay_ms;
+			v[len].from = f->from;
 			v[len].seq = 0;
 			v[len].pick = 0;
 			got = f->delay_ms <= sc->deadline_ms;
@@ -134,6 +136,43 @@ int chaos_on_start_matches(const struct chaos_fault *f, uint32_t task, uint32_t 
 	if (f->kind != CHAOS_FAULT_ON_START || f->task != task)
 		return 0;
 	return f->attempt == 0 || f->attempt == attempt;
+}
+
+int chaos_on_end_matches(const struct chaos_fault *f, uint32_t task, uint32_t attempt)
+{
+	if (f->kind != CHAOS_FAULT_ON_END || f->task != task)
+		return 0;
+	return f->attempt == 0 || f->attempt == attempt;
+}
+
+int chaos_after_starts_matches(const struct chaos_fault *f, uint64_t nstarts)
+{
+	return f->kind == CHAOS_FAULT_AFTER_STARTS && f->starts == nstarts;
+}
+
+int chaos_fault_is_timed(const struct chaos_fault *f)
+{
+	return f->kind == CHAOS_FAULT_AT_TIME || f->kind == CHAOS_FAULT_EVERY ||
+	       f->kind == CHAOS_FAULT_ALL_AT || f->kind == CHAOS_FAULT_PRESSURE;
+}
+
+const char *chaos_fault_anchor_name(const struct chaos_fault *f)
+{
+	switch (f->kind) {
+	case CHAOS_FAULT_ON_START:
+		return "start";
+	case CHAOS_FAULT_AFTER_STARTS:
+		return "starts";
+	case CHAOS_FAULT_ON_END:
+		return "end";
+	default:
+		return f->from == CHAOS_FROM_SPAWN ? "spawn" : "first-start";
+	}
+}
+
+const char *chaos_victim_name(enum chaos_victim v)
+{
+	return v == CHAOS_VICTIM_MAIN ? "main" : v == CHAOS_VICTIM_ANY ? "any" : "worker";
 }
 
 const char *chaos_fault_kind_name(enum chaos_fault_kind k)

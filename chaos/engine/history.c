@@ -296,11 +296,10 @@ int chaos_hist_fault(struct chaos_hist *h, const struct chaos_hist_fault *f)
 		       json_boolean(f->ok),
 		       text_or_null(f->error),
 		       text_or_null(f->rule),
-		       /* fault, victim, anchor, role: not written yet. */
-		       NULL,
-		       NULL,
-		       NULL,
-		       NULL};
+		       f->victim ? int_or_null(f->fault, f->fault >= 0) : NULL,
+		       f->victim ? json_string(f->victim) : NULL,
+		       f->victim && f->anchor ? json_string(f->anchor) : NULL,
+		       f->victim ? text_or_null(f->role) : NULL};
 
 	return emit_event(h, CHAOS_HEV_FAULT, v, NVALS(v));
 }
@@ -315,7 +314,7 @@ int chaos_hist_death(struct chaos_hist *h, const struct chaos_hist_death *d)
 		       int_or_null(d->code, d->code >= 0),
 		       d->oom >= 0 ? json_boolean(d->oom) : json_null(),
 		       int_or_null(d->oom_kill, d->oom_kill >= 0),
-		       NULL /* role: not written yet */};
+		       d->role ? json_string(d->role) : NULL};
 
 	return emit_event(h, CHAOS_HEV_DEATH, v, NVALS(v));
 }

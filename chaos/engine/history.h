@@ -66,17 +66,22 @@ int chaos_hist_end(struct chaos_hist *h, uint32_t task, uint32_t attempt, pid_t 
 int chaos_hist_fail(struct chaos_hist *h, uint32_t task, uint32_t attempt, pid_t pid,
 		    const char *text, size_t len);
 
-/* pid <= 0 and task < 0 are written as null. */
+/* pid <= 0 and task < 0 are written as null. victim NULL leaves out
+ * fault, victim, anchor and role (the shape of older histories, for tests);
+ * otherwise fault < 0 and role NULL are written as null. */
 struct chaos_hist_fault {
 	const char *kind, *signal, *error, *rule;
 	pid_t pid;
 	long task;
 	int ok;
+	long fault;                 /* index into the scenario's faults, or -1 */
+	const char *victim, *anchor; /* "worker"/"main"/"any"; "spawn", "first-start", ... */
+	const char *role;           /* "worker", "main", "helper", "stress", or NULL */
 };
 int chaos_hist_fault(struct chaos_hist *h, const struct chaos_hist_fault *f);
 
 /* task < 0 writes task and attempt as null; code, oom and oom_kill < 0
- * are written as null. */
+ * are written as null; role NULL is left out (older histories). */
 struct chaos_hist_death {
 	pid_t pid;
 	long task;
@@ -84,6 +89,7 @@ struct chaos_hist_death {
 	const char *how, *signal;
 	int code, oom;
 	long long oom_kill;
+	const char *role; /* "worker", "main" or "helper" */
 };
 int chaos_hist_death(struct chaos_hist *h, const struct chaos_hist_death *d);
 

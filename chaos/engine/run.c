@@ -53,6 +53,15 @@ extern char **environ;
 #define REFUSED_LOGGED 16
 /* How long processes may outlive the target before they are leftovers. */
 #define LEFTOVER_GRACE_MS 1000
+/* How long stdout is still read after the target's main process exited:
+ * a daemonized grandchild may hold it open for ever, and the run ends with
+ * the main process, not with the last writer. */
+#define OUT_GRACE_MS 500
+/* oom_score_adj given to workers of runs that provoke the OOM killer, so
+ * that it prefers them to stress-ng and to the pool's main process. */
+#define WORKER_OOM_SCORE_ADJ "1000"
+/* The victim index that means the target's main process. */
+#define VICTIM_MAIN SIZE_MAX
 
 /* epoll data: the kind in the top byte, an index below it. */
 enum {
@@ -103,7 +112,7 @@ struct conn {
 };
 
 enum timer_kind {
-	T_ON_START,
+	T_DELAYED, /* a task-triggered fault with a delay (ON_START, AFTER_STARTS) */
 	T_CONT,
 };
 
@@ -111,8 +120,17 @@ struct timer {
 	uint64_t t_ms;
 	enum timer_kind kind;
 	size_t fault;
-	size_t worker;
+	size_t worker; /* index into workers, or VICTIM_MAIN */
 	uint32_t task;
+};
+
+/* One fault as the history names it: which scenario fault (-1: the
+ * controller's own `cont`), its kind, its victim class and its anchor. */
+struct shot {
+	long fault;
+	const char *kind;
+	enum chaos_victim victim;
+	const char *anchor;
 };
 
 struct run {
@@ -144,8 +162,18 @@ struct run {
 	size_t nannounced;    /* workers that announced themselves (SRC_KIT) */
 	uint32_t *attempts;   /* per task: starts so far */
 	unsigned char *open_; /* per task: latest attempt started and not ended */
-	struct chaos_timed *plan;
+	struct chaos_timed *plan;	 /* timed faults counted from the spawn */
 	size_t nplan, plan_next;
+	struct chaos_timed *plan_first; /* timed faults counted from the first start */
+	size_t nfirst, first_next;
+	int64_t first_start_ms;		/* -1 until the first task start */
+	uint64_t nstarts;		/* task starts so far, every attempt */
+	unsigned char *fault_seen;	/* per scenario fault: a fault event was written */
+	int kit_only;			/* victims of victim = worker only announced workers */
+	int raise_oom_adj;		/* the run provokes the OOM killer */
+	unsigned long long target_starttime;
+	int main_signal;		/* last signal delivered to the main process */
+	uint64_t exit_ms;		/* when the main process exited */
 	struct timer timers[MAX_TIMERS];
 	size_t ntimers;
 	int hang;
@@ -290,25 +318,50 @@ static void event_error(struct run *R, pid_t pid, const char *fmt, ...)
 	chaos_hist_event_error(R->h, buf, pid);
 }
 
-/* rule: how the victim was chosen ("kit", "cgroup"), or NULL for none. */
-static void emit_fault(struct run *R, const char *kind, int signo, pid_t pid, long task, int ok,
-		       const char *error, const char *rule)
+/* The shot of scenario fault k. */
+static struct shot shot_of(const struct run *R, size_t k)
 {
-	vlog(R, "fault %s %s pid %d (%s): %s", kind, signo ? chaos_signal_name(signo) : "-",
-	     (int)pid, rule ? rule : "-", ok ? "sent" : error);
-	chaos_hist_fault(R->h, &(struct chaos_hist_fault){.kind = kind,
+	const struct chaos_fault *f = &R->sc->faults[k];
+
+	return (struct shot){.fault = (long)k,
+			     .kind = chaos_fault_kind_name(f->kind),
+			     .victim = f->victim,
+			     .anchor = chaos_fault_anchor_name(f)};
+}
+
+/* rule: how the victim was chosen ("kit", "cgroup", "spawn"), role: what
+ * it was ("worker", "main", "helper", "stress"); both NULL for none. */
+static void emit_fault(struct run *R, const struct shot *s, int signo, pid_t pid, long task,
+		       int ok, const char *error, const char *rule, const char *role)
+{
+	if (s->fault >= 0 && (size_t)s->fault < R->sc->nfaults)
+		R->fault_seen[s->fault] = 1;
+	vlog(R, "fault %s %s pid %d (%s): %s", s->kind, signo ? chaos_signal_name(signo) : "-",
+	     (int)pid, role ? role : "-", ok ? "sent" : error);
+	chaos_hist_fault(R->h, &(struct chaos_hist_fault){.kind = s->kind,
 							.signal = signo ? chaos_signal_name(signo)
 									: NULL,
 							.error = error,
 							.rule = rule,
 							.pid = pid,
 							.task = task,
-							.ok = ok});
+							.ok = ok,
+							.fault = s->fault,
+							.victim = chaos_victim_name(s->victim),
+							.anchor = s->anchor,
+							.role = role});
 }
 
 static const char *source_name(enum worker_source s)
 {
 	return s == SRC_CGROUP ? "cgroup" : "kit";
+}
+
+/* A process that announced a task is a worker; one a cgroup scan found is
+ * some other process of the run until it does. */
+static const char *role_name(const struct worker *w)
+{
+	return w->source == SRC_KIT ? "worker" : "helper";
 }
 
 /* ---- timers ------------------------------------------------------------- */
@@ -340,20 +393,24 @@ static void oom_check(struct run *R, struct chaos_cg *cg, uint64_t *last)
 
 /* ---- signalling workers ------------------------------------------------- */
 
-/* Deliver signo to worker w through its pidfd, after checking it still
- * lives and still belongs to the run. Never falls back to kill(pid). */
-static int signal_worker(struct run *R, struct worker *w, int signo, const char *kind, long task)
+/* Deliver signo to victim wi (a worker, or VICTIM_MAIN) through its
+ * pidfd, after checking it still lives and still belongs to the run.
+ * Never falls back to kill(pid). Returns 0 when the signal was sent. */
+static int signal_victim(struct run *R, const struct shot *s, size_t wi, int signo, long task)
 {
+	struct worker *w = wi == VICTIM_MAIN ? NULL : &R->workers[wi];
+	pid_t pid = w ? w->pid : R->target.pid;
+	int pidfd = w ? w->pidfd : R->target.pidfd;
 	const char *err = NULL;
 	char buf[128];
 	int c, rc;
 
-	if (w->dead || !pidfd_alive(w->pidfd)) {
+	if ((w ? w->dead : R->target_exited) || pidfd < 0 || !pidfd_alive(pidfd)) {
 		err = "target exited";
 		goto out;
 	}
 	if (R->cg) {
-		c = chaos_cg_contains(R->cg, w->pid);
+		c = chaos_cg_contains(R->cg, pid);
 		if (c == 0) {
 			err = "not in the run cgroup";
 			goto out;
@@ -364,7 +421,7 @@ static int signal_worker(struct run *R, struct worker *w, int signo, const char 
 			goto out;
 		}
 	}
-	rc = chaos_pidfd_signal(w->pidfd, signo);
+	rc = chaos_pidfd_signal(pidfd, signo);
 	if (rc < 0) {
 		if (rc == -ESRCH) {
 			err = "target exited";
@@ -374,31 +431,41 @@ static int signal_worker(struct run *R, struct worker *w, int signo, const char 
 		}
 		goto out;
 	}
-	w->sent_signal = signo;
+	if (w)
+		w->sent_signal = signo;
+	else
+		R->main_signal = signo;
 out:
-	emit_fault(R, kind, signo, w->pid, task, err == NULL, err, source_name(w->source));
+	emit_fault(R, s, signo, pid, task, err == NULL, err, w ? source_name(w->source) : "spawn",
+		   w ? role_name(w) : "main");
 	return err ? -ESRCH : 0;
 }
 
-/* Send a fault's signal to a worker, and schedule its SIGCONT. */
-static void fire_at(struct run *R, const struct chaos_fault *f, size_t f_idx, size_t wi,
-		    const char *kind, long task)
+/* Send scenario fault k's signal to victim wi, and schedule its SIGCONT.
+ * Returns 0 when the signal was sent. */
+static int fire_at(struct run *R, size_t k, size_t wi, long task)
 {
-	(void)f_idx;
-	if (signal_worker(R, &R->workers[wi], f->signo, kind, task) == 0 && f->signo == SIGSTOP &&
-	    f->cont_after_ms) {
+	const struct chaos_fault *f = &R->sc->faults[k];
+	struct shot s = shot_of(R, k);
+	int ret = signal_victim(R, &s, wi, f->signo, task);
+
+	if (ret == 0 && f->signo == SIGSTOP && f->cont_after_ms) {
 		struct timer t = {.t_ms = now_ms(R) + f->cont_after_ms, .kind = T_CONT,
-				  .worker = wi, .task = (uint32_t)task};
+				  .fault = k, .worker = wi, .task = (uint32_t)task};
 
 		add_timer(R, &t);
 	}
+	return ret;
 }
 
-/* The task a live worker is running, from its open connection. */
+/* The task a live worker is running, from its open connection (-1 for
+ * none, and for the main process). */
 static long worker_task(const struct run *R, size_t wi)
 {
 	size_t i;
 
+	if (wi == VICTIM_MAIN)
+		return -1;
 	for (i = 0; i < MAX_CONNS; i++) {
 		const struct conn *c = R->conns[i];
 
@@ -417,7 +484,7 @@ static int attach_pressure(void *arg, pid_t pid)
 	return R->pressure_cg ? chaos_cg_attach(R->pressure_cg, pid) : 0;
 }
 
-static void start_pressure(struct run *R, const struct chaos_fault *f)
+static void start_pressure(struct run *R, const struct shot *s, const struct chaos_fault *f)
 {
 	char bytes[32], timeout[32];
 	char *argv[] = {"stress-ng", "--vm",   "1",     "--vm-bytes", bytes,
@@ -427,7 +494,7 @@ static void start_pressure(struct run *R, const struct chaos_fault *f)
 	int ret;
 
 	if (R->stress.pidfd >= 0) {
-		emit_fault(R, "pressure", 0, 0, -1, 0, "pressure already running", NULL);
+		emit_fault(R, s, 0, 0, -1, 0, "pressure already running", NULL, NULL);
 		return;
 	}
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, f->bytes);
@@ -436,7 +503,7 @@ static void start_pressure(struct run *R, const struct chaos_fault *f)
 		ret = chaos_cg_child_create(R->cg, "pressure", 0, &R->pressure_cg);
 		if (ret) {
 			snprintf(err, sizeof(err), "pressure cgroup: %s", chaos_cg_last_error());
-			emit_fault(R, "pressure", 0, 0, -1, 0, err, NULL);
+			emit_fault(R, s, 0, 0, -1, 0, err, NULL, NULL);
 			return;
 		}
 	}
@@ -449,13 +516,13 @@ static void start_pressure(struct run *R, const struct chaos_fault *f)
 	ret = chaos_spawn(&so, &R->stress);
 	if (ret) {
 		snprintf(err, sizeof(err), "cannot run stress-ng: %s", strerror(-ret));
-		emit_fault(R, "pressure", 0, 0, -1, 0, err, NULL);
+		emit_fault(R, s, 0, 0, -1, 0, err, NULL, NULL);
 		R->stress.pidfd = -1;
 		return;
 	}
 	R->stress_reaped = 0;
 	ep_add(R, R->stress.pidfd, EP(K_STRESS, 0));
-	emit_fault(R, "pressure", 0, R->stress.pid, -1, 1, NULL, NULL);
+	emit_fault(R, s, 0, R->stress.pid, -1, 1, NULL, NULL, "stress");
 }
 
 /* Kill stress-ng and its children. Its process group is safe to signal
@@ -480,6 +547,25 @@ static void stop_pressure(struct run *R)
 }
 
 /* ---- worker registration -------------------------------------------------- */
+
+static unsigned long long proc_starttime(pid_t pid);
+
+/* Make an announced worker the OOM killer's first choice in a run that
+ * provokes it: raising oom_score_adj needs no privilege (lowering it
+ * would). stress-ng and the pool's main process keep theirs. */
+static void raise_oom_score(struct run *R, const struct worker *w)
+{
+	char path[64];
+	int ret;
+
+	if (!R->raise_oom_adj)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)w->pid);
+	ret = chaos_write_small(path, WORKER_OOM_SCORE_ADJ);
+	if (ret && ret != -ENOENT && ret != -ESRCH)
+		event_error(R, w->pid, "cannot raise oom_score_adj of worker %u: %s", w->index,
+			    strerror(-ret));
+}
 
 /* Register a process the controller holds a verified pidfd for (takes
  * pidfd). Kit workers get their per-worker cgroup here; a process found by
@@ -512,7 +598,7 @@ static long add_worker(struct run *R, pid_t pid, int pidfd, enum worker_source s
 	w->pidfd = pidfd;
 	w->index = (unsigned)R->nworkers;
 	w->source = src;
-	w->starttime = starttime;
+	w->starttime = starttime ? starttime : proc_starttime(pid);
 	if (src == SRC_KIT)
 		R->nannounced++;
 	if (src == SRC_KIT && R->cg && R->sc->mem_mode == CHAOS_MEM_PER_WORKER) {
@@ -538,6 +624,8 @@ static long add_worker(struct run *R, pid_t pid, int pidfd, enum worker_source s
 				ep_add(R, fd, EP(K_OOM_WORKER, R->nworkers));
 		}
 	}
+	if (src == SRC_KIT)
+		raise_oom_score(R, w);
 	R->nworkers++;
 	ep_add(R, pidfd, EP(K_WORKER, R->nworkers - 1));
 	vlog(R, "worker %u is pid %d (%s)", w->index, (int)pid, source_name(src));
@@ -628,84 +716,148 @@ out:
 
 /* ---- timed faults ------------------------------------------------------- */
 
-static size_t live_workers(const struct run *R, size_t *idx, size_t max)
+/* Candidates of victim class any, in start order: the main process
+ * (while it runs) and every live process of the run cgroup but stress-ng,
+ * each pinned by a pidfd (processes not seen before are registered by the
+ * scan, so their deaths are recorded too). */
+static size_t any_victims(struct run *R, size_t *idx, size_t max)
 {
-	size_t i, n = 0;
+	size_t n = 0, i, j;
 
+	discover_workers(R);
+	if (!R->target_exited && n < max)
+		idx[n++] = VICTIM_MAIN;
 	for (i = 0; i < R->nworkers && n < max; i++)
 		if (!R->workers[i].dead)
 			idx[n++] = i;
+	/* Insertion sort by start time: a handful of processes. */
+	for (i = 1; i < n; i++) {
+		size_t x = idx[i];
+		unsigned long long tx =
+			x == VICTIM_MAIN ? R->target_starttime : R->workers[x].starttime;
+
+		for (j = i; j > 0; j--) {
+			size_t y = idx[j - 1];
+			unsigned long long ty =
+				y == VICTIM_MAIN ? R->target_starttime : R->workers[y].starttime;
+
+			if (ty <= tx)
+				break;
+			idx[j] = y;
+		}
+		idx[j] = x;
+	}
+	return n;
+}
+
+/* The victims fault f may hit now, into idx (at most max): the main
+ * process; for class any, any_victims(); for class worker, the workers
+ * that announced a task (with_dead: dead ones too, so that an index means
+ * the same worker all run long). A model that does not come from a
+ * scenario file (`chaos run -- CMD`) may run a target without the kit:
+ * while no worker announced itself, its workers come from a cgroup scan. */
+static size_t fault_victims(struct run *R, const struct chaos_fault *f, int with_dead, size_t *idx,
+			    size_t max)
+{
+	size_t i, n = 0;
+	int scan;
+
+	if (f->victim == CHAOS_VICTIM_MAIN) {
+		idx[0] = VICTIM_MAIN;
+		return 1;
+	}
+	if (f->victim == CHAOS_VICTIM_ANY)
+		return any_victims(R, idx, max);
+	scan = !R->kit_only && R->nannounced == 0;
+	if (scan)
+		discover_workers(R);
+	for (i = 0; i < R->nworkers && n < max; i++) {
+		const struct worker *w = &R->workers[i];
+
+		if ((scan || w->source == SRC_KIT) && (with_dead || !w->dead))
+			idx[n++] = i;
+	}
 	return n;
 }
 
 static void fire_planned(struct run *R, const struct chaos_timed *t)
 {
 	const struct chaos_fault *f = &R->sc->faults[t->fault];
-	const char *kind = chaos_fault_kind_name(f->kind);
-	size_t *live = NULL, n, i;
+	struct shot s = shot_of(R, t->fault);
+	size_t *v = NULL, n, i, max = MAX_WORKERS + 1;
 
-	/* Without any announced worker, look into the run cgroup. */
-	if (R->nannounced == 0 && f->kind != CHAOS_FAULT_PRESSURE)
-		discover_workers(R);
-	switch (f->kind) {
-	case CHAOS_FAULT_AT_TIME:
-		for (i = 0; i < R->nworkers; i++)
-			if (R->workers[i].index == f->worker)
-				break;
-		if (i == R->nworkers) {
-			emit_fault(R, kind, f->signo, 0, -1, 0, "no such worker", NULL);
-			return;
-		}
-		fire_at(R, f, t->fault, i, kind, worker_task(R, i));
+	if (f->kind == CHAOS_FAULT_PRESSURE) {
+		start_pressure(R, &s, f);
 		return;
-	case CHAOS_FAULT_EVERY:
-	case CHAOS_FAULT_ALL_AT:
-		live = malloc((R->nworkers + 1) * sizeof(*live));
-		if (!live)
-			return;
-		n = live_workers(R, live, R->nworkers);
-		if (n == 0)
-			emit_fault(R, kind, f->signo, 0, -1, 0, "no live worker", NULL);
-		else if (f->kind == CHAOS_FAULT_EVERY) {
-			i = live[chaos_pick_index(t->pick, n)];
-			fire_at(R, f, t->fault, i, kind, worker_task(R, i));
-		} else {
-			for (i = 0; i < n; i++)
-				fire_at(R, f, t->fault, live[i], kind, worker_task(R, live[i]));
-		}
-		free(live);
-		return;
-	case CHAOS_FAULT_PRESSURE:
-		start_pressure(R, f);
-		return;
-	case CHAOS_FAULT_ON_START:
-	case CHAOS_FAULT_AFTER_STARTS:
-	case CHAOS_FAULT_ON_END:
-		return; /* triggered by the tasks, not by the clock */
 	}
+	if (!chaos_fault_is_timed(f))
+		return; /* triggered by the tasks, not by the clock */
+	v = malloc(max * sizeof(*v));
+	if (!v) {
+		emit_fault(R, &s, f->signo, 0, -1, 0, "out of memory", NULL, NULL);
+		return;
+	}
+	n = fault_victims(R, f, f->kind == CHAOS_FAULT_AT_TIME, v, max);
+	if (f->kind == CHAOS_FAULT_AT_TIME) {
+		i = f->victim == CHAOS_VICTIM_MAIN ? 0 : f->worker;
+		if (i >= n)
+			emit_fault(R, &s, f->signo, 0, -1, 0, "no such worker", NULL, NULL);
+		else
+			fire_at(R, t->fault, v[i], worker_task(R, v[i]));
+	} else if (n == 0) {
+		emit_fault(R, &s, f->signo, 0, -1, 0, "no live worker", NULL, NULL);
+	} else if (f->kind == CHAOS_FAULT_EVERY) {
+		i = v[chaos_pick_index(t->pick, n)];
+		fire_at(R, t->fault, i, worker_task(R, i));
+	} else {
+		/* ALL_AT: the main process last, so that its death does not
+		 * race the signals to its children. */
+		for (i = 0; i < n; i++)
+			if (v[i] != VICTIM_MAIN)
+				fire_at(R, t->fault, v[i], worker_task(R, v[i]));
+		for (i = 0; i < n; i++)
+			if (v[i] == VICTIM_MAIN)
+				fire_at(R, t->fault, v[i], -1);
+	}
+	free(v);
 }
 
 static void fire_timer(struct run *R, const struct timer *t)
 {
-	struct worker *w = &R->workers[t->worker];
-
 	if (t->kind == T_CONT) {
-		signal_worker(R, w, SIGCONT, "cont", t->task);
+		const struct chaos_fault *f = &R->sc->faults[t->fault];
+		struct shot s = {.fault = -1, .kind = "cont", .victim = f->victim,
+				 .anchor = chaos_fault_anchor_name(f)};
+
+		signal_victim(R, &s, t->worker, SIGCONT, t->task);
 		return;
 	}
-	fire_at(R, &R->sc->faults[t->fault], t->fault, t->worker, "on-start", t->task);
+	fire_at(R, t->fault, t->worker, t->task);
+}
+
+/* Fire the entries of one plan due by now (at its anchor's time base);
+ * returns the absolute time of its next entry, or UINT64_MAX. */
+static uint64_t run_plan(struct run *R, const struct chaos_timed *plan, size_t n, size_t *next,
+			 uint64_t base, uint64_t now)
+{
+	while (*next < n && base + plan[*next].t_ms <= now)
+		fire_planned(R, &plan[(*next)++]);
+	return *next < n ? base + plan[*next].t_ms : UINT64_MAX;
 }
 
 /* Fire everything due by now; returns ms until the next timed action. */
 static uint64_t run_due(struct run *R, uint64_t now)
 {
-	uint64_t next = UINT64_MAX;
+	uint64_t next, tf;
 	size_t i;
 
-	while (R->plan_next < R->nplan && R->plan[R->plan_next].t_ms <= now)
-		fire_planned(R, &R->plan[R->plan_next++]);
-	if (R->plan_next < R->nplan)
-		next = R->plan[R->plan_next].t_ms;
+	next = run_plan(R, R->plan, R->nplan, &R->plan_next, 0, now);
+	if (R->first_start_ms >= 0) {
+		tf = run_plan(R, R->plan_first, R->nfirst, &R->first_next,
+			      (uint64_t)R->first_start_ms, now);
+		if (tf < next)
+			next = tf;
+	}
 	for (i = 0; i < R->ntimers;) {
 		if (R->timers[i].t_ms <= now) {
 			struct timer t = R->timers[i];
@@ -785,7 +937,8 @@ static void death_status(struct worker *w, struct chaos_hist_death *d)
 static void worker_died(struct run *R, size_t wi)
 {
 	struct worker *w = &R->workers[wi];
-	struct chaos_hist_death d = {.pid = w->pid, .task = -1, .oom = -1, .oom_kill = -1};
+	struct chaos_hist_death d = {.pid = w->pid, .task = -1, .oom = -1, .oom_kill = -1,
+				     .role = role_name(w)};
 	uint64_t v, *seen;
 	struct chaos_cg *cg;
 	size_t i;
@@ -871,6 +1024,7 @@ static long worker_for(struct run *R, pid_t pid)
 			 * kit worker, and cgroup scans stop. */
 			w->source = SRC_KIT;
 			R->nannounced++;
+			raise_oom_score(R, w);
 		}
 		return (long)i;
 	}
@@ -910,18 +1064,25 @@ static void on_start(struct run *R, size_t ci, uint32_t task)
 	c->task = task;
 	c->attempt = ++R->attempts[task];
 	R->open_[task] = 1;
+	R->nstarts++;
+	if (R->first_start_ms < 0)
+		R->first_start_ms = (int64_t)now_ms(R);
 	vlog(R, "start task %u attempt %u pid %d", task, c->attempt, (int)c->pid);
 	chaos_hist_start(R->h, task, c->attempt, c->pid);
 	for (k = 0; k < R->sc->nfaults; k++) {
 		const struct chaos_fault *f = &R->sc->faults[k];
+		/* The worker that announced the start, unless the fault
+		 * names the main process (class any hits the worker too). */
+		size_t v = f->victim == CHAOS_VICTIM_MAIN ? VICTIM_MAIN : (size_t)wi;
 
-		if (!chaos_on_start_matches(f, task, c->attempt))
+		if (!chaos_on_start_matches(f, task, c->attempt) &&
+		    !chaos_after_starts_matches(f, R->nstarts))
 			continue;
 		if (f->delay_ms == 0) {
-			fire_at(R, f, k, (size_t)wi, "on-start", task);
+			fire_at(R, k, v, task);
 		} else {
-			struct timer t = {.t_ms = now_ms(R) + f->delay_ms, .kind = T_ON_START,
-					  .fault = k, .worker = (size_t)wi, .task = task};
+			struct timer t = {.t_ms = now_ms(R) + f->delay_ms, .kind = T_DELAYED,
+					  .fault = k, .worker = v, .task = task};
 
 			add_timer(R, &t);
 		}
@@ -932,6 +1093,48 @@ static void on_start(struct run *R, size_t ci, uint32_t task)
 	if (send(c->fd, go, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EPIPE &&
 	    errno != ECONNRESET)
 		event_error(R, c->pid, "reply to task %u: %s", task, strerror(errno));
+}
+
+/* Does a kill-on-end fault hold the end of task (its kit waits for ack)? */
+static int holds_end(const struct run *R, uint32_t task)
+{
+	size_t k;
+
+	for (k = 0; k < R->sc->nfaults; k++)
+		if (R->sc->faults[k].kind == CHAOS_FAULT_ON_END && R->sc->faults[k].task == task)
+			return 1;
+	return 0;
+}
+
+/* The `end` of a held task: the kit waits for `ack` before the pool gets
+ * the result. The matching kill-on-end faults fire first; a worker they
+ * SIGKILLed gets no answer and no `end` in the history (the pool never
+ * had that result: its death names the task). Returns 1 when the end
+ * stands (record it), 0 when the worker was killed at it. */
+static int held_end(struct run *R, size_t ci, uint32_t task)
+{
+	struct conn *c = R->conns[ci];
+	char ack[32];
+	size_t k;
+	int n, killed = 0;
+
+	for (k = 0; k < R->sc->nfaults; k++) {
+		const struct chaos_fault *f = &R->sc->faults[k];
+		size_t v = f->victim == CHAOS_VICTIM_MAIN ? VICTIM_MAIN : (size_t)c->worker;
+
+		if (!chaos_on_end_matches(f, task, c->attempt))
+			continue;
+		if (fire_at(R, k, v, task) == 0 && v != VICTIM_MAIN && f->signo == SIGKILL)
+			killed = 1;
+	}
+	if (killed)
+		return 0;
+	n = snprintf(ack, sizeof(ack), "ack %u\n", c->attempt);
+	/* As for `go`: a dead peer is seen through the pidfd. */
+	if (send(c->fd, ack, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EPIPE &&
+	    errno != ECONNRESET)
+		event_error(R, c->pid, "ack of task %u: %s", task, strerror(errno));
+	return 1;
 }
 
 static void conn_line(struct run *R, size_t ci, const char *line, size_t len)
@@ -965,6 +1168,9 @@ static void conn_line(struct run *R, size_t ci, const char *line, size_t len)
 		conn_close(R, ci);
 		return;
 	}
+	if (ev.kind == CHAOS_EVL_END && c->worker >= 0 && holds_end(R, ev.task) &&
+	    !held_end(R, ci, ev.task))
+		return;
 	c->ended = 1;
 	if (R->attempts[ev.task] == c->attempt)
 		R->open_[ev.task] = 0;
@@ -1163,6 +1369,7 @@ static void target_exit(struct run *R)
 		return;
 	R->target_exited = 1;
 	R->target_status = st;
+	R->exit_ms = now_ms(R);
 	ep_del(R, R->target.pidfd);
 	if (WIFSIGNALED(st)) {
 		vlog(R, "target killed by %s", chaos_signal_name(WTERMSIG(st)));
@@ -1518,9 +1725,13 @@ static void loop_once(struct run *R, uint64_t limit_ms)
 		dispatch(R, evs[i].data.u64);
 }
 
+/* Runs until the target's main process exited and its stdout is at EOF
+ * or OUT_GRACE_MS after the exit, whichever is first: the end of the run
+ * is the main process's exit, and a daemon that holds stdout is then a
+ * leftover, not a hang. */
 static void event_loop(struct run *R)
 {
-	uint64_t deadline = R->sc->deadline_ms;
+	uint64_t deadline = R->sc->deadline_ms, limit;
 
 	while (!(R->target_exited && R->out_eof)) {
 		if (intr_flag) {
@@ -1531,7 +1742,17 @@ static void event_loop(struct run *R)
 			R->hang = 1;
 			return;
 		}
-		loop_once(R, deadline);
+		limit = deadline;
+		if (R->target_exited) {
+			if (now_ms(R) >= R->exit_ms + OUT_GRACE_MS) {
+				vlog(R, "stdout still open %d ms after the target exited",
+				     OUT_GRACE_MS);
+				break;
+			}
+			if (R->exit_ms + OUT_GRACE_MS < limit)
+				limit = R->exit_ms + OUT_GRACE_MS;
+		}
+		loop_once(R, limit);
 	}
 	/* The target is gone: take in what is already queued (deaths of
 	 * workers killed just before it exited, last events), bounded. */
@@ -1563,6 +1784,8 @@ static void free_run(struct run *R)
 	free(R->attempts);
 	free(R->open_);
 	free(R->plan);
+	free(R->plan_first);
+	free(R->fault_seen);
 	if (R->target.pidfd >= 0)
 		close(R->target.pidfd);
 	if (R->target.out_fd >= 0)
@@ -1601,6 +1824,10 @@ static struct run *run_new(const struct chaos_run_opts *o, struct chaos_run_resu
 	R->ep = R->lfd = R->out_file = -1;
 	R->target.pidfd = R->target.out_fd = -1;
 	R->stress.pidfd = -1;
+	R->first_start_ms = -1;
+	/* A scenario file is run with the adapter contract: its workers are
+	 * the processes that announce tasks, never a cgroup scan's guess. */
+	R->kit_only = R->sc->path[0] != '\0';
 	clock_gettime(CLOCK_MONOTONIC, &R->t0);
 	return R;
 }
@@ -1626,8 +1853,9 @@ static int run_open(struct run *R)
 	}
 	R->attempts = calloc(R->sc->ntasks + 1, sizeof(*R->attempts));
 	R->open_ = calloc(R->sc->ntasks + 1, 1);
+	R->fault_seen = calloc(R->sc->nfaults + 1, 1);
 	R->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!R->attempts || !R->open_ || R->ep < 0) {
+	if (!R->attempts || !R->open_ || !R->fault_seen || R->ep < 0) {
 		ret = R->ep < 0 ? -errno : -ENOMEM;
 		set_error("cannot set up the run: %s", strerror(-ret));
 	}
@@ -1706,6 +1934,37 @@ static int skip_without_memcg(struct run *R)
 	return 1;
 }
 
+/* Move the entries counted from the first task start out of R->plan into
+ * R->plan_first; both stay sorted. */
+static int split_plan(struct run *R)
+{
+	size_t i, ns = 0;
+
+	R->plan_first = malloc((R->nplan + 1) * sizeof(*R->plan_first));
+	if (!R->plan_first) {
+		set_error("cannot compute the fault schedule: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (i = 0; i < R->nplan; i++) {
+		if (R->plan[i].from == CHAOS_FROM_FIRST_START)
+			R->plan_first[R->nfirst++] = R->plan[i];
+		else
+			R->plan[ns++] = R->plan[i];
+	}
+	R->nplan = ns;
+	return 0;
+}
+
+static int pressure_inside(const struct chaos_scenario *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nfaults; i++)
+		if (sc->faults[i].kind == CHAOS_FAULT_PRESSURE && sc->faults[i].pressure_inside)
+			return 1;
+	return 0;
+}
+
 /* The run's limits, OOM notifications, event socket, interrupt eventfd
  * and fault schedule. */
 static int run_prepare(struct run *R)
@@ -1739,6 +1998,9 @@ static int run_prepare(struct run *R)
 	ret = chaos_fault_plan(R->sc, &R->plan, &R->nplan);
 	if (ret)
 		set_error("cannot compute the fault schedule: %s", strerror(-ret));
+	else
+		ret = split_plan(R);
+	R->raise_oom_adj = R->sc->mem_mode != CHAOS_MEM_NONE || pressure_inside(R->sc);
 	return ret;
 }
 
@@ -1777,6 +2039,7 @@ static int run_spawn(struct run *R)
 		R->target.pidfd = -1;
 		goto out;
 	}
+	R->target_starttime = proc_starttime(R->target.pid);
 	vlog(R, "target %s is pid %d", o->argv[0], (int)R->target.pid);
 	chaos_hist_spawn(R->h, R->target.pid);
 	ep_add(R, R->target.pidfd, EP(K_TARGET, 0));
@@ -1799,11 +2062,76 @@ static void end_interrupted(struct run *R)
 	finish(R, CHAOS_RUN_INTERRUPTED, R->r->reason);
 }
 
+/* Why scenario fault f never fired, into buf. */
+static void unfired_reason(const struct run *R, const struct chaos_fault *f, char *buf,
+			   size_t len)
+{
+	double end_s = (double)now_ms(R) / 1000.0;
+	uint32_t attempt = f->attempt;
+
+	switch (f->kind) {
+	case CHAOS_FAULT_ON_START:
+		if (R->attempts[f->task] < (attempt ? attempt : 1)) {
+			if (attempt > 1)
+				snprintf(buf, len, "not fired: task %u attempt %u never started",
+					 f->task, attempt);
+			else
+				snprintf(buf, len, "not fired: task %u never started", f->task);
+			return;
+		}
+		break;
+	case CHAOS_FAULT_AFTER_STARTS:
+		if (R->nstarts < f->starts) {
+			snprintf(buf, len, "not fired: %llu task starts, fewer than starts = %u",
+				 (unsigned long long)R->nstarts, f->starts);
+			return;
+		}
+		break;
+	case CHAOS_FAULT_ON_END:
+		if (attempt > 1)
+			snprintf(buf, len, "not fired: task %u attempt %u never ended", f->task,
+				 attempt);
+		else
+			snprintf(buf, len, "not fired: task %u never ended", f->task);
+		return;
+	default:
+		if (f->from == CHAOS_FROM_FIRST_START && R->first_start_ms < 0) {
+			snprintf(buf, len, "not fired: no task started");
+			return;
+		}
+		break;
+	}
+	snprintf(buf, len, "not fired: run ended at %.1f s", end_s);
+}
+
+/* One `fault` event with ok false for every scenario fault that wrote
+ * none, so that the checker can tell a fault that did nothing from one
+ * that did what it should. */
+static void report_unfired(struct run *R)
+{
+	char why[128];
+	size_t k;
+
+	for (k = 0; k < R->sc->nfaults; k++) {
+		const struct chaos_fault *f = &R->sc->faults[k];
+		struct shot s = shot_of(R, k);
+		long task = f->kind == CHAOS_FAULT_ON_START || f->kind == CHAOS_FAULT_ON_END
+				    ? (long)f->task
+				    : -1;
+
+		if (R->fault_seen[k])
+			continue;
+		unfired_reason(R, f, why, sizeof(why));
+		emit_fault(R, &s, f->signo, 0, task, 0, why, NULL, NULL);
+	}
+}
+
 /* After the loop: the verdict of the run from how it ended. */
 static void end_run(struct run *R)
 {
 	struct chaos_run_result *r = R->r;
 
+	report_unfired(R);
 	if (R->interrupted) {
 		end_interrupted(R);
 		return;

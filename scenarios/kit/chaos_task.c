@@ -117,8 +117,8 @@ static int parse_action(const char *s, enum chaos_task_action *a)
 
 /* Parse one task line "ID key=value ..." into def. On failure writes the
  * reason (without location) into why. */
-static int parse_task_line(char *line, uint32_t expect_id, struct chaos_task_def *def,
-			   char *why, size_t whylen)
+static int parse_task_line(char *line, uint32_t expect_id, unsigned version,
+			   struct chaos_task_def *def, char *why, size_t whylen)
 {
 	char *save = NULL, *tok;
 	uint64_t u = 0;
@@ -140,6 +140,7 @@ static int parse_task_line(char *line, uint32_t expect_id, struct chaos_task_def
 	def->exit_code = 0;
 	def->times = 1;
 	def->result = (int64_t)expect_id * (int64_t)expect_id;
+	def->hold = 0;
 
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		char *eq = strchr(tok, '=');
@@ -169,11 +170,14 @@ static int parse_task_line(char *line, uint32_t expect_id, struct chaos_task_def
 		} else if (strcmp(key, "result") == 0) {
 			r = parse_i64(val, &i);
 			def->result = i;
+		} else if (strcmp(key, "hold") == 0 && version >= 2) {
+			r = parse_u64(val, 1, &u);
+			def->hold = (int)u;
 		} else {
 			snprintf(why, whylen,
 				 "unknown key '%.32s' (expected sleep, alloc, action, code, times, "
-				 "result)",
-				 key);
+				 "result%s)",
+				 key, version >= 2 ? ", hold" : "");
 			return -EINVAL;
 		}
 		if (r < 0) {
@@ -192,7 +196,7 @@ int chaos_task_parse_file(const char *path, struct chaos_task_def **defs, uint32
 	char why[192];
 	struct chaos_task_def *d = NULL;
 	uint64_t ntasks = 0;
-	unsigned lineno = 0;
+	unsigned lineno = 0, version = 0;
 	uint32_t have = 0;
 	int r = 0;
 
@@ -216,7 +220,6 @@ int chaos_task_parse_file(const char *path, struct chaos_task_def **defs, uint32
 			line[--len] = '\0';
 		if (lineno == 1) {
 			char magic[16], extra;
-			unsigned version;
 			unsigned long long cnt;
 
 			if (sscanf(line, "%15s %u %llu %c", magic, &version, &cnt, &extra) != 3 ||
@@ -226,10 +229,10 @@ int chaos_task_parse_file(const char *path, struct chaos_task_def **defs, uint32
 				r = -EINVAL;
 				goto out;
 			}
-			if (version != 1) {
+			if (version < 1 || version > CHAOS_TASK_SPEC_VERSION) {
 				snprintf(why, sizeof(why),
-					 "task spec version %u is not supported (expected 1)",
-					 version);
+					 "task spec version %u is not supported (expected 1 to %d)",
+					 version, CHAOS_TASK_SPEC_VERSION);
 				r = -EINVAL;
 				goto out;
 			}
@@ -254,7 +257,7 @@ int chaos_task_parse_file(const char *path, struct chaos_task_def **defs, uint32
 			r = -EINVAL;
 			goto out;
 		}
-		r = parse_task_line(line, have, &d[have], why, sizeof(why));
+		r = parse_task_line(line, have, version, &d[have], why, sizeof(why));
 		if (r < 0)
 			goto out;
 		have++;
@@ -360,10 +363,12 @@ static int go_timeout_ms(void)
 	return GO_TIMEOUT_MS_DEFAULT;
 }
 
-/* Wait for "go <attempt>\n" until the deadline. Returns the attempt (>= 1),
- * or a negative value for timeout, EOF or a malformed line. */
-static int64_t wait_go(int fd)
+/* Wait for "<word> <attempt>\n" (word is "go" or "ack") until the
+ * deadline. Returns the attempt (>= 1), or a negative value for timeout
+ * (-ETIMEDOUT), EOF (-ECONNRESET) or a malformed line (-EPROTO). */
+static int64_t wait_reply(int fd, const char *word)
 {
+	size_t wlen = strlen(word);
 	char buf[CHAOS_TASK_LINE_MAX + 1];
 	size_t have = 0;
 	int64_t deadline = now_ms() + go_timeout_ms();
@@ -398,8 +403,8 @@ static int64_t wait_go(int fd)
 			uint64_t attempt;
 
 			*nl = '\0';
-			if (strncmp(buf, "go ", 3) != 0 ||
-			    parse_u64(buf + 3, INT32_MAX, &attempt) < 0 || attempt == 0)
+			if (strncmp(buf, word, wlen) != 0 || buf[wlen] != ' ' ||
+			    parse_u64(buf + wlen + 1, INT32_MAX, &attempt) < 0 || attempt == 0)
 				return -EPROTO;
 			return (int64_t)attempt;
 		}
@@ -450,6 +455,36 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+/* Report the end; for a held task (hold=1), wait for the controller's
+ * `ack <attempt>` before the result goes back to the pool, so that a
+ * kill-on-end fault hits the worker between the two. */
+static void send_end(int fd, uint32_t id, const struct chaos_task_def *def, int64_t attempt)
+{
+	char line[CHAOS_TASK_LINE_MAX];
+	int64_t ack;
+	int r;
+
+	snprintf(line, sizeof(line), "end %" PRIu32 " %" PRId64 "\n", id, def->result);
+	r = send_line(fd, line, strlen(line));
+	/* The result is real even if the controller missed it; the history
+	 * will show the missing end, so do not fail the task. */
+	if (r < 0) {
+		fprintf(stderr, "chaos-task: task %" PRIu32 ": send end: %s\n", id, strerror(-r));
+		return;
+	}
+	if (!def->hold)
+		return;
+	ack = wait_reply(fd, "ack");
+	if (ack == -ETIMEDOUT || ack == -EPROTO || (ack > 0 && ack != attempt)) {
+		/* Same rule as for `go`: a controller that does not answer
+		 * is a controller bug, not something to wait out. */
+		fprintf(stderr, "chaos-task: task %" PRIu32 ": no 'ack %" PRId64 "' for end (%s)\n",
+			id, attempt, ack > 0 ? "wrong attempt" : strerror((int)-ack));
+		kit_exit(CHAOS_TASK_EXIT_NO_GO);
+	}
+	/* EOF: the controller is gone (teardown); the result stands. */
 }
 
 /* Touch every page so the memory is really charged to the cgroup: an
@@ -539,7 +574,7 @@ int chaos_task_run(uint32_t id, int64_t *result)
 			r = fd;
 			goto out;
 		}
-		attempt = wait_go(fd);
+		attempt = wait_reply(fd, "go");
 		if (attempt < 0) {
 			/* The controller owns the attempt count; without it the
 			 * task cannot know what to do, and the spec says so. */
@@ -573,15 +608,8 @@ int chaos_task_run(uint32_t id, int64_t *result)
 	if (bad && def.action != CHAOS_TASK_OK)
 		misbehave(&def);
 
-	if (fd >= 0) {
-		snprintf(line, sizeof(line), "end %" PRIu32 " %" PRId64 "\n", id, def.result);
-		r = send_line(fd, line, strlen(line));
-		/* The result is real even if the controller missed it; the
-		 * history will show the missing end, so do not fail the task. */
-		if (r < 0)
-			fprintf(stderr, "chaos-task: task %" PRIu32 ": send end: %s\n", id,
-				strerror(-r));
-	}
+	if (fd >= 0)
+		send_end(fd, id, &def, attempt);
 	*result = def.result;
 	r = 0;
 out:

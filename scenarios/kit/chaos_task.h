@@ -23,8 +23,12 @@
 /* Longest line on the event socket, newline included (protocol section 2). */
 #define CHAOS_TASK_LINE_MAX 256
 
-/* Exit code of a task whose controller never answered `start` with `go`. */
+/* Exit code of a task whose controller never answered `start` with `go`,
+ * or a held `end` with `ack`. */
 #define CHAOS_TASK_EXIT_NO_GO 70
+
+/* Newest task spec version the kit reads (docs/protocol.md section 1). */
+#define CHAOS_TASK_SPEC_VERSION 2
 
 enum chaos_task_action {
 	CHAOS_TASK_OK = 0,
@@ -43,6 +47,7 @@ struct chaos_task_def {
 	int exit_code;
 	uint32_t times; /* misbehave on attempts 1..times; 0 = every attempt */
 	int64_t result;
+	int hold;       /* spec version 2: after `end`, wait for the controller's `ack` */
 };
 
 /* Load and cache the spec named by CHAOS_TASKS (nothing to load when it is
@@ -56,9 +61,12 @@ int chaos_task_init(void);
  * sending `fail` to the controller); -EINVAL for a bad spec; -ERANGE when id
  * is not below the spec's task count; -ENOMEM when the allocation fails;
  * -errno when the event socket cannot be used. Does not return for
- * action=exit, hang, selfkill and segv, nor when `go` does not arrive in
- * time (the process exits with CHAOS_TASK_EXIT_NO_GO). The wait for `go` is
- * 30 s, or CHAOS_GO_TIMEOUT_MS milliseconds when that is set (for tests). */
+ * action=exit, hang, selfkill and segv, nor when `go` (or, for a task with
+ * hold=1, the `ack` of its `end`) does not arrive in time (the process exits
+ * with CHAOS_TASK_EXIT_NO_GO). Each of these waits is 30 s, or
+ * CHAOS_GO_TIMEOUT_MS milliseconds when that is set (for tests). A held
+ * `end` whose connection the controller closes returns the result: the
+ * controller is gone, the result is still real. */
 int chaos_task_run(uint32_t id, int64_t *result);
 
 /* Parse a spec file into a newly allocated array (free() it). Exposed for

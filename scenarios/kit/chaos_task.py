@@ -27,6 +27,8 @@ _GO_TIMEOUT_MS = 30000
 _SPEC_LINE_MAX = 1024
 _SPEC_TASKS_MAX = 1000000
 _ACTIONS = ("ok", "exit", "fail", "hang", "selfkill", "segv")
+# Newest task spec version this kit reads; 2 added hold=1 (docs/protocol.md).
+SPEC_VERSION = 2
 
 
 class TaskError(Exception):
@@ -48,7 +50,7 @@ class SpecError(Exception):
 
 def _default(task_id):
     return {"sleep": 0, "alloc": 0, "action": "ok", "code": 0, "times": 1,
-            "result": task_id * task_id}
+            "result": task_id * task_id, "hold": 0}
 
 
 def _uint(val, maximum):
@@ -60,7 +62,7 @@ def _uint(val, maximum):
     return v
 
 
-def _parse_task_line(line, expect_id):
+def _parse_task_line(line, expect_id, version=1):
     toks = line.split()
     if not toks or not toks[0].isdigit():
         raise ValueError("expected a task id at the start of the line")
@@ -89,11 +91,14 @@ def _parse_task_line(line, expect_id):
                 if not -2**63 <= v < 2**63 or val.strip() != val or "_" in val:
                     raise ValueError(val)
                 d["result"] = v
+            elif key == "hold" and version >= 2:
+                d["hold"] = _uint(val, 1)
             else:
                 raise KeyError(key)
         except KeyError:
             raise ValueError("unknown key '%s' (expected sleep, alloc, action, code, "
-                             "times, result)" % key[:32]) from None
+                             "times, result%s)" % (key[:32], ", hold" if version >= 2 else "")) \
+                from None
         except ValueError:
             raise ValueError("bad value '%s' for %s" % (val[:64], key)) from None
     return d
@@ -104,6 +109,7 @@ def parse_spec(path):
     'path:line: why' for a malformed file, OSError when it cannot be read."""
     defs = []
     ntasks = None
+    version = 1
     lineno = 0
     with open(path, "r", encoding="ascii", errors="replace") as f:
         for raw in f:
@@ -116,9 +122,10 @@ def parse_spec(path):
                 if len(parts) != 3 or parts[0] != "chaos-tasks" or not parts[1].isdigit() \
                         or not parts[2].isdigit():
                     raise SpecError("%s:1: expected header 'chaos-tasks 1 <ntasks>'" % path)
-                if parts[1] != "1":
-                    raise SpecError("%s:1: task spec version %s is not supported (expected 1)"
-                                    % (path, parts[1]))
+                version = int(parts[1])
+                if not 1 <= version <= SPEC_VERSION:
+                    raise SpecError("%s:1: task spec version %s is not supported (expected 1 to %d)"
+                                    % (path, parts[1], SPEC_VERSION))
                 ntasks = int(parts[2])
                 if ntasks > _SPEC_TASKS_MAX:
                     raise SpecError("%s:1: %d tasks is more than the limit %d"
@@ -128,7 +135,7 @@ def parse_spec(path):
                 raise SpecError("%s:%d: more task lines than the header's %d"
                                 % (path, lineno, ntasks))
             try:
-                defs.append(_parse_task_line(line, len(defs)))
+                defs.append(_parse_task_line(line, len(defs), version))
             except ValueError as e:
                 raise SpecError("%s:%d: %s" % (path, lineno, e)) from None
     if ntasks is None:
@@ -175,9 +182,10 @@ def _go_timeout_s():
     return _GO_TIMEOUT_MS / 1000.0
 
 
-def _wait_go(sock):
-    """Return the attempt from 'go <attempt>', or None on timeout, EOF or a
-    malformed line. Every recv is bounded by what is left of the deadline."""
+def _wait_go(sock, word=b"go"):
+    """Return the attempt from '<word> <attempt>' (word: go or ack), or None
+    on timeout or a malformed line, 0 on EOF. Every recv is bounded by what
+    is left of the deadline."""
     deadline = time.monotonic() + _go_timeout_s()
     buf = b""
     while True:
@@ -192,14 +200,15 @@ def _wait_go(sock):
         except InterruptedError:
             continue
         except OSError:
-            return None
+            return 0
         if not chunk:
-            return None
+            return 0
         buf += chunk
         if b"\n" in buf:
             line = buf.split(b"\n", 1)[0]
-            if line.startswith(b"go ") and line[3:].isdigit() and int(line[3:]) >= 1:
-                return int(line[3:])
+            n = len(word) + 1
+            if line.startswith(word + b" ") and line[n:].isdigit() and int(line[n:]) >= 1:
+                return int(line[n:])
             return None
         if len(buf) >= LINE_MAX:
             return None
@@ -237,6 +246,27 @@ def _misbehave(d):
     _exit_now(71)
 
 
+def _send_end(sock, task_id, d, attempt):
+    """Report the end; for a held task (hold=1) wait for 'ack <attempt>'
+    before the result goes back to the pool, so that a kill-on-end fault
+    hits the worker in between. EOF means the controller is gone: the
+    result stands. No answer in time is a controller bug: exit 70."""
+    try:
+        sock.sendall(b"end %d %d\n" % (task_id, d["result"]))
+    except OSError as e:
+        # The result is real even if the controller missed it.
+        os.write(2, b"chaos_task: task %d: send end: %s\n" % (task_id, str(e).encode()))
+        return
+    if not d["hold"]:
+        return
+    ack = _wait_go(sock, b"ack")
+    if ack == 0:
+        return
+    if ack != attempt:
+        os.write(2, b"chaos_task: task %d: no 'ack %d' for end\n" % (task_id, attempt))
+        _exit_now(EXIT_NO_GO)
+
+
 def run(task_id):
     """Run task task_id as the spec says and return its result (an int).
     Raises TaskError for action=fail, SpecError for a bad spec, OSError when
@@ -254,7 +284,7 @@ def run(task_id):
             sock.connect(events)
             sock.sendall(b"start %d\n" % task_id)
             attempt = _wait_go(sock)
-            if attempt is None:
+            if not attempt:
                 os.write(2, b"chaos_task: task %d: no 'go' from %s\n"
                          % (task_id, events.encode()))
                 _exit_now(EXIT_NO_GO)
@@ -275,11 +305,7 @@ def run(task_id):
         if bad and d["action"] != "ok":
             _misbehave(d)
         if sock is not None:
-            try:
-                sock.sendall(b"end %d %d\n" % (task_id, d["result"]))
-            except OSError as e:
-                # The result is real even if the controller missed it.
-                os.write(2, b"chaos_task: task %d: send end: %s\n" % (task_id, str(e).encode()))
+            _send_end(sock, task_id, d, attempt)
         return d["result"]
     finally:
         del mem

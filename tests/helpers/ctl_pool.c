@@ -6,7 +6,10 @@
  *
  * Modes (argv[1]): none, or "leak": also leave a sleeping process behind
  * (a deliberate leftover), or "spin": print done after CTL_SPIN_ITERS
- * loop iterations of CPU work (the throughput benchmark's unit of work). */
+ * loop iterations of CPU work (the throughput benchmark's unit of work),
+ * or "slow": boot for 300 ms before the first task (a pool with a slow
+ * start), or "daemon": leave a daemonized process behind that keeps
+ * stdout open after the pool printed done and exited. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -102,6 +105,8 @@ int main(int argc, char **argv)
 		printf("done\n");
 		return 0;
 	}
+	if (strcmp(mode, "slow") == 0)
+		tu_sleep_ms(300);
 	if (strcmp(mode, "leak") == 0 && fork() == 0) {
 		/* Detached from stdout so that the controller sees EOF. */
 		close(1);
@@ -135,6 +140,13 @@ int main(int argc, char **argv)
 		running--;
 	}
 	printf("done\n");
+	fflush(stdout);
+	if (strcmp(mode, "daemon") == 0 && fork() == 0) {
+		/* A new session, stdout kept: the controller never sees EOF. */
+		setsid();
+		sleep(300);
+		tu_child_exit(0);
+	}
 	free(slots);
 	return 0;
 }

@@ -82,12 +82,17 @@ def test_parse():
                    "1 action=selfkill\n2\n")
     d = chaos_task.parse_spec(p)
     check("parse valid", len(d) == 3 and d[0] == {"sleep": 5, "alloc": 10, "action": "exit",
-                                                 "code": 3, "times": 0, "result": -7}
+                                                 "code": 3, "times": 0, "result": -7,
+                                                 "hold": 0}
           and d[1]["action"] == "selfkill" and d[1]["times"] == 1 and d[2]["result"] == 4, d)
+    d = chaos_task.parse_spec(write_spec("chaos-tasks 2 2\n0 hold=1\n1\n", "v2"))
+    check("parse version 2 hold", d[0]["hold"] == 1 and d[1]["hold"] == 0, d)
     bad = [
         ("", "0", "empty file"),
         ("tasks 1 2\n", "1", "expected header"),
-        ("chaos-tasks 2 1\n0\n", "1", "version 2"),
+        ("chaos-tasks 3 1\n0\n", "1", "version 3"),
+        ("chaos-tasks 1 1\n0 hold=1\n", "2", "unknown key 'hold'"),
+        ("chaos-tasks 2 1\n0 hold=2\n", "2", "bad value '2' for hold"),
         ("chaos-tasks 1 2\n0\n", "2", "1 task lines, header says 2"),
         ("chaos-tasks 1 1\n0\n1\n", "3", "more task lines"),
         ("chaos-tasks 1 2\n0\n2\n", "3", "out of order"),
@@ -142,15 +147,17 @@ def test_silent():
 # ---- protocol against a tiny controller --------------------------------
 
 class Controller:
-    """Accepts one connection, records lines, answers start with go."""
+    """Accepts one connection, records lines, answers start with go and,
+    when ack is set, end with ack."""
 
-    def __init__(self, attempt):
+    def __init__(self, attempt, ack=False):
         self.path = os.path.join(tmpdir, "ev%d.sock" % id(self))
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(self.path)
         self.sock.listen(4)
         self.sock.settimeout(10)
         self.attempt = attempt
+        self.ack = ack
         self.lines = []
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -173,6 +180,8 @@ class Controller:
                     self.lines.append(line.decode())
                     if line.startswith(b"start ") and self.attempt is not None:
                         conn.sendall(b"go %d\n" % self.attempt)
+                    if line.startswith(b"end ") and self.ack:
+                        conn.sendall(b"ack %d\n" % self.attempt)
         except OSError:
             pass
         conn.close()
@@ -183,11 +192,11 @@ class Controller:
         os.unlink(self.path)
 
 
-def run_child(task_id, attempt, spec, go_timeout=None):
+def run_child(task_id, attempt, spec, go_timeout=None, ack=False):
     """Run chaos_task.run(task_id) in a fresh Python against a controller
     answering go <attempt> (None: never answers). Returns (returncode,
     lines, maxrss_kib)."""
-    ctl = Controller(attempt)
+    ctl = Controller(attempt, ack)
     kw = {"CHAOS_EVENTS": ctl.path, "CHAOS_TASKS": write_spec(spec, "p%d" % task_id)}
     if go_timeout is not None:
         kw["CHAOS_GO_TIMEOUT_MS"] = go_timeout
@@ -244,6 +253,16 @@ def test_protocol():
     el = time.monotonic() - t0
     check("no go -> exit 70", rc == chaos_task.EXIT_NO_GO and lines == ["start 0"]
           and 0.3 <= el < 10, (rc, lines, el))
+
+
+def test_held_end():
+    spec = "chaos-tasks 2 1\n0 hold=1 result=4\n"
+    rc, lines, _ = run_child(0, 2, spec, ack=True)
+    check("held end returns after ack", rc == 0 and lines == ["start 0", "end 0 4"], (rc, lines))
+    # Unanswered, the kit gives up (bounded): one that did not hold exits 0.
+    rc, lines, _ = run_child(0, 2, spec, go_timeout=300)
+    check("held end without ack -> exit 70", rc == chaos_task.EXIT_NO_GO
+          and lines == ["start 0", "end 0 4"], (rc, lines))
 
 
 def test_hang():
@@ -348,6 +367,7 @@ def main():
     test_parse()
     test_silent()
     test_protocol()
+    test_held_end()
     test_hang()
     test_adapters()
     if "--survey" in sys.argv[1:]:
