@@ -46,6 +46,7 @@
 
 #include "cgroup/cgroup.h"
 #include "cli/cliopts.h"
+#include "check/checker.h"
 #include "engine/run.h"
 #include "sys/pidfd.h"
 #include "util/testutil.h"
@@ -2191,6 +2192,43 @@ static void test_daemon_holds_stdout(void **state)
 	chaos_scenario_free(&sc);
 }
 
+/* The startup bound of a scenario file: the deadline counts from the
+ * first task start, so a pool that boots for 300 ms finishes under a
+ * 200 ms deadline (its boot is not its work), and a target that never
+ * starts a task ends at its startup bound, which the checker calls ERROR
+ * (nothing of the pool was tested), not HANG. */
+static void test_startup_bound(void **state)
+{
+	char *slow[] = {helper, "slow", NULL}, *idle[] = {"/bin/sleep", "30", NULL};
+	struct chaos_scenario sc;
+	struct chaos_run_result r;
+	struct chaos_verdict v;
+
+	(void)state;
+	SKIP_WITHOUT_CG();
+	scenario(&sc, 4, 2, 10, 200);
+	snprintf(sc.path, sizeof(sc.path), "startup-bound.ini");
+	sc.startup_ms = 5000;
+	assert_int_equal(run_once(&sc, "startup-slow", slow, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_DONE);
+	assert_int_equal(chaos_check_history(&sc, r.history, &v), 0);
+	assert_int_equal(v.cell, CHAOS_CELL_PASS);
+	chaos_scenario_free(&sc);
+
+	scenario(&sc, 4, 2, 10, 20000);
+	snprintf(sc.path, sizeof(sc.path), "startup-bound.ini");
+	sc.startup_ms = 300;
+	assert_int_equal(run_once(&sc, "startup-idle", idle, &r), 0);
+	assert_int_equal(r.verdict, CHAOS_RUN_HANG);
+	assert_non_null(strstr(r.reason, "no task started within the startup bound of 300 ms"));
+	/* It ended at the startup bound, not at the 20 s deadline. */
+	assert_true(r.elapsed_ms < 15000);
+	assert_int_equal(chaos_check_history(&sc, r.history, &v), 0);
+	assert_int_equal(v.cell, CHAOS_CELL_ERROR);
+	assert_non_null(strstr(v.note, "no task started within"));
+	chaos_scenario_free(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2226,6 +2264,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_run_under_signal_storm, tu_storm_teardown),
 		cmocka_unit_test(test_discovered_workers_by_start_time),
 		cmocka_unit_test(test_anchor_first_start),
+		cmocka_unit_test(test_startup_bound),
 		cmocka_unit_test(test_after_starts_and_on_end),
 		cmocka_unit_test(test_victim_main),
 		cmocka_unit_test(test_unfired_faults),

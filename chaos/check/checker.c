@@ -1216,17 +1216,34 @@ static int unexercised(const struct hist *h, char *buf, size_t len)
 	return 0;
 }
 
-/* Did the adapter or the environment fail, rather than the pool? Two
+/* Did the adapter or the environment fail, rather than the pool? Three
  * rules: the target exited before any task started, without printing
  * done, aborted or unsupported and without any fault having reached it
  * (nothing of the pool was tested: an import error, a crashed adapter, an
- * exception); or it wrote a line the contract does not know before any
- * task started. The reason goes into buf; 0 when neither holds. */
+ * exception); a target of a scenario file ran into its startup bound
+ * without starting a task and
+ * without any fault having reached it (a pool that never came up, or an
+ * adapter that never hands it work); or it wrote a line the contract does
+ * not know before any task started. The reason goes into buf; 0 when none
+ * holds. A pool that never starts a task after a fault hit it during its
+ * boot stays HANG: that is the pool's failure. */
 static int adapter_error(const struct hist *h, char *buf, size_t len)
 {
 	if (h->first_start_t < 0 && h->have_target_exit && !h->printed_done &&
 	    !h->printed_aborted && !h->printed_unsupported && !h->fired_before_exit) {
 		snprintf(buf, len, "the target %s before any task started", h->exit_text);
+		return 1;
+	}
+	/* Only a target that follows the adapter contract (a scenario file)
+	 * promises to start tasks; a plain program past its deadline is a
+	 * HANG whatever it did. */
+	if (h->sc->path[0] && h->first_start_t < 0 && h->have_end_run &&
+	    !strcmp(h->verdict, "hang") && !h->fired_before_exit && !h->printed_unsupported) {
+		snprintf(buf, len,
+			 "no task started within %.1f s and no fault had reached the target: "
+			 "the pool never came up (a slow import, an adapter that hands out no "
+			 "work?)",
+			 h->deadline_t >= 0 ? h->deadline_t : h->sc->startup_ms / 1000.0);
 		return 1;
 	}
 	if (h->early_protocol[0]) {

@@ -234,6 +234,7 @@ static const struct chaos_setting settings[] = {
     {"retries", CHAOS_SET_NUMBER, 0, 1000},
     {"task-timeout", CHAOS_SET_TIME, 0, UINT32_MAX},
     {"deadline", CHAOS_SET_TIME, 1, 3600u * 1000u},
+    {"startup", CHAOS_SET_TIME, 1, 3600u * 1000u},
     {"seed", CHAOS_SET_NUMBER, 0, UINT64_MAX},
     {"sleep", CHAOS_SET_TIME, 0, UINT32_MAX},
     {"alloc", CHAOS_SET_SIZE, 0, UINT64_MAX},
@@ -488,9 +489,9 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static const char *const scenario_keys[] = {"name",   "description", "workers",	     "tasks",
-					    "policy", "retries",     "task-timeout", "deadline",
-					    "seed",   NULL};
+static const char *const scenario_keys[] = {
+    "name", "description", "workers", "tasks", "policy", "retries", "task-timeout", "deadline",
+    "seed", "startup",	   NULL};
 
 /* One key of [scenario]; given records the keys the validation asks for. */
 static int apply_scenario_key(struct parse *p, const struct entry *e, struct chaos_scenario *sc,
@@ -530,6 +531,8 @@ static int apply_scenario_key(struct parse *p, const struct entry *e, struct cha
 		return get32(p, e, &sc->deadline_ms);
 	case 8:
 		return get(p, e, &sc->seed);
+	case 9:
+		return get32(p, e, &sc->startup_ms);
 	default:
 		return -EINVAL;
 	}
@@ -1117,6 +1120,7 @@ static int scenario_defaults(struct chaos_scenario *sc, uint32_t ntasks)
 	strcpy(sc->policy, "skip");
 	sc->retries = CHAOS_DEFAULT_RETRIES;
 	sc->deadline_ms = CHAOS_DEFAULT_DEADLINE_MS;
+	sc->startup_ms = CHAOS_DEFAULT_STARTUP_MS;
 	sc->abort_within_ms = CHAOS_DEFAULT_ABORT_WITHIN_MS;
 	sc->orphans_within_ms = CHAOS_DEFAULT_ORPHANS_WITHIN_MS;
 	sc->expect = CHAOS_EXPECT_HANG_FREE | CHAOS_EXPECT_NO_LEFTOVERS;

@@ -109,6 +109,8 @@ struct chaos_scenario {
 	enum chaos_mem_mode mem_mode;
 	uint64_t mem_limit; /* bytes */
 	uint32_t deadline_ms;
+	uint32_t startup_ms;  /* scenario files: the bound before the first task
+	                         start; deadline_ms then counts from that start */
 	uint64_t seed;
 	uint32_t expect;          /* CHAOS_EXPECT_* bits */
 	uint32_t abort_within_ms; /* bound for the abort expectation */
@@ -120,6 +122,7 @@ struct chaos_scenario {
 #define CHAOS_DEFAULT_TASKS 10u
 #define CHAOS_DEFAULT_RETRIES 3u
 #define CHAOS_DEFAULT_DEADLINE_MS 30000u
+#define CHAOS_DEFAULT_STARTUP_MS 30000u
 #define CHAOS_DEFAULT_ABORT_WITHIN_MS 2000u
 #define CHAOS_DEFAULT_ORPHANS_WITHIN_MS 2000u
 #define CHAOS_TASKS_MAX 100000u

@@ -1725,15 +1725,31 @@ static void loop_once(struct run *R, uint64_t limit_ms)
 		dispatch(R, evs[i].data.u64);
 }
 
+/* When the run hits its deadline, in ms since the run began. A target
+ * that follows the adapter contract (a scenario file) gets the deadline
+ * from its first task start and the startup bound before it: how long a
+ * pool takes to boot (an import, a loaded machine) then cannot make a
+ * working pool look hung, and a pool that never starts a task is told
+ * apart from one that stopped. Other targets count from the spawn. */
+static uint64_t run_deadline(const struct run *R)
+{
+	if (!R->kit_only)
+		return R->sc->deadline_ms;
+	if (R->first_start_ms < 0)
+		return R->sc->startup_ms;
+	return (uint64_t)R->first_start_ms + R->sc->deadline_ms;
+}
+
 /* Runs until the target's main process exited and its stdout is at EOF
  * or OUT_GRACE_MS after the exit, whichever is first: the end of the run
  * is the main process's exit, and a daemon that holds stdout is then a
  * leftover, not a hang. */
 static void event_loop(struct run *R)
 {
-	uint64_t deadline = R->sc->deadline_ms, limit;
+	uint64_t deadline, limit;
 
 	while (!(R->target_exited && R->out_eof)) {
+		deadline = run_deadline(R);
 		if (intr_flag) {
 			R->interrupted = 1;
 			return;
@@ -2141,8 +2157,14 @@ static void end_run(struct run *R)
 		chaos_hist_deadline(R->h, R->sc->deadline_ms);
 		capture_diag(R);
 		teardown(R);
-		snprintf(r->reason, sizeof(r->reason), "no end within the deadline of %u ms",
-			 R->sc->deadline_ms);
+		if (R->kit_only && R->first_start_ms < 0)
+			snprintf(r->reason, sizeof(r->reason),
+				 "no task started within the startup bound of %u ms",
+				 R->sc->startup_ms);
+		else
+			snprintf(r->reason, sizeof(r->reason),
+				 "no end within the deadline of %u ms%s", R->sc->deadline_ms,
+				 R->kit_only ? " after the first task start" : "");
 		finish(R, CHAOS_RUN_HANG, r->reason);
 		return;
 	}

@@ -387,7 +387,10 @@ static int start_run(struct mx_slot *s, size_t ci, struct chaos_mx_cell *c,
 		return rc;
 	s->pid = pid;
 	s->cell = ci;
-	s->deadline_ms = chaos_clock_ms() + (int64_t)sc->deadline_ms + MX_MARGIN_MS;
+	/* A scenario's deadline counts from its first task start, after at most
+	 * its startup bound (engine/run.c): the run process may take both. */
+	s->deadline_ms = chaos_clock_ms() + (int64_t)sc->startup_ms + (int64_t)sc->deadline_ms +
+			 MX_MARGIN_MS;
 	s->pidfd = chaos_pidfd_open(pid);
 	if (s->pidfd < 0) {
 		/* Without a pidfd the deadline cannot be enforced by poll; the
@@ -411,7 +414,7 @@ static void kill_overrun(struct mx_slot *s, struct chaos_mx_cell *c)
 	chaos_waitpid(s->pid, NULL, 0);
 	c->internal = 1;
 	snprintf(c->error, sizeof(c->error),
-		 "the run process overran its deadline (scenario deadline + %d ms) and was killed",
+		 "the run process overran its bound (startup + deadline + %d ms) and was killed",
 		 MX_MARGIN_MS);
 	if (chaos_cg_detect(&env) == 0 && env.version != CHAOS_CG_NONE)
 		chaos_cg_sweep_stale(&env, &removed);
