@@ -253,58 +253,10 @@ static void run_pool(const char *pool)
 	assert_int_equal(read_cells(pool, out), 0);
 }
 
-static void test_correct(void **state)
+/* One test per pool; its name is the state. */
+static void test_pool(void **state)
 {
-	(void)state;
-	run_pool("correct");
-}
-
-static void test_silent_loss(void **state)
-{
-	(void)state;
-	run_pool("silent_loss");
-}
-
-static void test_wrong_killed(void **state)
-{
-	(void)state;
-	run_pool("wrong_killed");
-}
-
-static void test_run_twice(void **state)
-{
-	(void)state;
-	run_pool("run_twice");
-}
-
-static void test_invented(void **state)
-{
-	(void)state;
-	run_pool("invented");
-}
-
-static void test_unbounded_retry(void **state)
-{
-	(void)state;
-	run_pool("unbounded_retry");
-}
-
-static void test_orphan(void **state)
-{
-	(void)state;
-	run_pool("orphan");
-}
-
-static void test_slow_abort(void **state)
-{
-	(void)state;
-	run_pool("slow_abort");
-}
-
-static void test_hang_second(void **state)
-{
-	(void)state;
-	run_pool("hang_second");
+	run_pool(*state);
 }
 
 static int setup(void **state)
@@ -330,14 +282,18 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A test named after its pool, which it gets as its state. */
+#define POOL_TEST(name)                                                                            \
+	{                                                                                          \
+		name, test_pool, NULL, NULL, (void *)name                                          \
+	}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_correct),	 cmocka_unit_test(test_silent_loss),
-	    cmocka_unit_test(test_wrong_killed), cmocka_unit_test(test_run_twice),
-	    cmocka_unit_test(test_invented),	 cmocka_unit_test(test_unbounded_retry),
-	    cmocka_unit_test(test_orphan),	 cmocka_unit_test(test_slow_abort),
-	    cmocka_unit_test(test_hang_second),
+	    POOL_TEST("correct"),   POOL_TEST("silent_loss"), POOL_TEST("wrong_killed"),
+	    POOL_TEST("run_twice"), POOL_TEST("invented"),    POOL_TEST("unbounded_retry"),
+	    POOL_TEST("orphan"),    POOL_TEST("slow_abort"),  POOL_TEST("hang_second"),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -9,10 +9,12 @@
  */
 #include "minipool.h"
 
+#include "../util/testutil.h"
+
 static void block_on_second(struct mp *p, uint32_t id, int sig, int code)
 {
 	if (p->deaths >= 2)
-		mp_sleep_ms(120000);
+		tu_sleep_ms(120000);
 	mp_death(p, id, sig, code);
 }
 

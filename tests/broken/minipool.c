@@ -6,6 +6,8 @@
 #include "minipool.h"
 
 #include "../../scenarios/kit/chaos_task.h"
+#include "../util/testutil.h"
+#include "check/value.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* One message on a result pipe: task id (4), kit return code (4), value (8),
@@ -25,49 +26,16 @@
  * PIPE_BUF, so a write is whole or nothing. */
 #define MP_MSG_LEN 16
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One outcome line, flushed at once: the controller reads lines as they
- * come. */
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
-}
-
-void mp_sleep_ms(unsigned ms)
-{
-	struct timespec end;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) == EINTR)
-		;
-}
-
+/* A count from the environment, in the controller's grammar of values;
+ * def when it is unset. 0 or -EINVAL (said on stderr). */
 static int env_u32(const char *pool, const char *name, uint32_t def, uint32_t *out)
 {
 	const char *s = getenv(name);
-	unsigned long v;
-	char *end;
+	char msg[CHAOS_VALUE_MSG_MAX];
+	uint64_t v = def;
 
-	*out = def;
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || s[0] == '-' || v > 1000000UL) {
-		fprintf(stderr, "%s: %s=%s is not a valid count\n", pool, name, s);
+	if (s && *s && chaos_value_number(s, 0, 1000000, &v, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", pool, name, msg);
 		return -EINVAL;
 	}
 	*out = (uint32_t)v;
@@ -94,7 +62,7 @@ static void worker_loop(int cmd_fd, int res_fd)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n != (ssize_t)sizeof(id))
-			_exit(0);
+			tu_child_exit(0);
 		value = 0;
 		rc = chaos_task_run(id, &value);
 		memcpy(msg, &id, 4);
@@ -104,7 +72,7 @@ static void worker_loop(int cmd_fd, int res_fd)
 			n = write(res_fd, msg, sizeof(msg));
 		while (n < 0 && errno == EINTR);
 		if (n != (ssize_t)sizeof(msg))
-			_exit(1);
+			tu_child_exit(1);
 	}
 }
 
@@ -197,8 +165,8 @@ void mp_death(struct mp *p, uint32_t id, int sig, int code)
 	switch (p->policy) {
 	case MP_ABORT:
 		if (sig)
-			set_abort(p, "task %u: its worker was killed by SIG%s", id,
-				  sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+			set_abort(p, "task %u: its worker was killed by %s", id,
+				  chaos_signal_name(sig));
 		else
 			set_abort(p, "task %u: its worker exited with code %d", id, code);
 		return;
@@ -395,25 +363,29 @@ static void print_outcomes(const struct mp *p)
 		const struct mp_task *t = &p->t[id];
 
 		if (t->out == MP_OUT_RESULT)
-			say("result %u %" PRId64, id, t->value);
+			printf("result %u %" PRId64 "\n", id, t->value);
 		else if (t->out == MP_OUT_LOST)
-			say("lost %u", id);
+			printf("lost %u\n", id);
 		else if (t->out == MP_OUT_ERROR)
-			say("error %u %s", id, t->why);
+			printf("error %u %s\n", id, t->why);
 		if (t->killed && used + 12 < sizeof(list))
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%u",
 						 used ? "," : "", id);
 	}
-	say("killed-tasks %s", list);
+	printf("killed-tasks %s\n", list);
 	if (p->aborted)
-		say("aborted %s", p->abort_why);
-	say("done");
+		printf("aborted %s\n", p->abort_why);
+	printf("done\n");
 }
 
 /* The environment into p, and the queue of every task. 0 or -errno. */
 static int mp_init(struct mp *p, const char *name)
 {
+	/* The order of enum mp_policy. */
+	static const char *const policies[] = {"skip", "abort", "retry"};
 	const char *policy = getenv("CHAOS_POLICY");
+	char msg[CHAOS_VALUE_MSG_MAX];
+	int idx = MP_SKIP;
 
 	if (env_u32(name, "CHAOS_WORKERS", 2, &p->nworkers) < 0 ||
 	    env_u32(name, "CHAOS_NTASKS", 10, &p->ntasks) < 0 ||
@@ -421,16 +393,12 @@ static int mp_init(struct mp *p, const char *name)
 		return -EINVAL;
 	if (!p->nworkers)
 		p->nworkers = 1;
-	if (!policy || !*policy || !strcmp(policy, "skip")) {
-		p->policy = MP_SKIP;
-	} else if (!strcmp(policy, "abort")) {
-		p->policy = MP_ABORT;
-	} else if (!strcmp(policy, "retry")) {
-		p->policy = MP_RETRY;
-	} else {
-		fprintf(stderr, "%s: unknown CHAOS_POLICY=%s\n", name, policy);
+	if (policy && *policy &&
+	    chaos_value_word(policy, policies, 3, "policy", &idx, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "%s: CHAOS_POLICY: %s\n", name, msg);
 		return -EINVAL;
 	}
+	p->policy = (enum mp_policy)idx;
 	p->t = calloc(p->ntasks ? p->ntasks : 1, sizeof(*p->t));
 	p->w = calloc(p->nworkers, sizeof(*p->w));
 	if (!p->t || !p->w)
@@ -456,8 +424,11 @@ int mp_main(const char *name, mp_death_fn death)
 	r = chaos_task_init();
 	if (r < 0)
 		goto out;
-	/* A write to a worker that died idle must fail, not kill the pool. */
+	/* A write to a worker that died idle must fail, not kill the pool.
+	 * Outcome lines go out whole as they are printed: the controller
+	 * reads them as they come. */
 	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (uint32_t i = 0; i < p.nworkers; i++) {
 		r = spawn_worker(&p, i);
 		if (r < 0) {

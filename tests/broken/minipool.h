@@ -72,10 +72,6 @@ void mp_death(struct mp *p, uint32_t id, int sig, int code);
 /* Queue task id to be sent to a worker again (at the end of the queue). */
 void mp_requeue(struct mp *p, uint32_t id);
 
-/* Sleep ms milliseconds against an absolute deadline, resuming after
- * signals: the broken pools' stand-in for "much later". */
-void mp_sleep_ms(unsigned ms);
-
 /* The whole adapter: read the environment, run the map with death as the
  * death hook (NULL: mp_death), print the outcome lines. Returns the exit
  * code for main(): 0 once `done` is printed, 1 when the pool could not run

@@ -9,6 +9,8 @@
  */
 #include "minipool.h"
 
+#include "../util/testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -27,7 +29,7 @@ static void leave_daemon(void)
 		return;
 	}
 	if (fork() != 0)
-		_exit(0);
+		tu_child_exit(0);
 	setsid();
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
@@ -35,8 +37,8 @@ static void leave_daemon(void)
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	mp_sleep_ms(60000);
-	_exit(0);
+	tu_sleep_ms(60000);
+	tu_child_exit(0);
 }
 
 int main(void)

@@ -7,10 +7,12 @@
  */
 #include "minipool.h"
 
+#include "../util/testutil.h"
+
 static void notice_late(struct mp *p, uint32_t id, int sig, int code)
 {
 	if (p->policy == MP_ABORT && !p->aborted)
-		mp_sleep_ms(3000);
+		tu_sleep_ms(3000);
 	mp_death(p, id, sig, code);
 }
 

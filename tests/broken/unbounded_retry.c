@@ -8,6 +8,8 @@
  */
 #include "minipool.h"
 
+#include "../util/testutil.h"
+
 static void retry_forever(struct mp *p, uint32_t id, int sig, int code)
 {
 	if (p->policy != MP_RETRY) {
@@ -16,7 +18,7 @@ static void retry_forever(struct mp *p, uint32_t id, int sig, int code)
 	}
 	if (sig)
 		p->t[id].killed = 1;
-	mp_sleep_ms(10);
+	tu_sleep_ms(10);
 	mp_requeue(p, id);
 }
 
