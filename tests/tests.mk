@@ -24,3 +24,18 @@ $(B)/tests/helpers/%: $(B)/tests/helpers/%.o $(TEST_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIBS) $(TEST_LDLIBS)
 
 ALL_BINS += $(HELPERS)
+
+# tests/broken/*.c: deliberately broken pools (and their correct control),
+# each one adapter built on tests/broken/minipool.c (linked with
+# libtestutil for tu_sleep_ms and tu_child_exit); test_power runs the
+# shipped scenarios against them (the harness's power to find each bug).
+BROKEN_SRCS := $(filter-out tests/broken/minipool.c,$(wildcard tests/broken/*.c))
+BROKEN_BINS := $(BROKEN_SRCS:tests/broken/%.c=$(B)/tests/broken/%)
+DEPS        += $(BROKEN_SRCS:%.c=$(B)/%.d) $(B)/tests/broken/minipool.d
+
+# A static pattern: the generic $(B)/tests/% rule above would match too.
+$(BROKEN_BINS): $(B)/tests/broken/%: $(B)/tests/broken/%.o $(B)/tests/broken/minipool.o $(TEST_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(B)/tests/broken/minipool.o $(TEST_LIBS) $(TEST_LDLIBS)
+
+ALL_BINS += $(BROKEN_BINS)
+$(B)/tests/test_power: | $(BROKEN_BINS) $(B)/chaos

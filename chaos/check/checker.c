@@ -906,28 +906,39 @@ static void check_skip(const struct hist *h, struct chaos_check *c)
 	}
 }
 
+/* A task started more often than retry allows: a passed cap, or a re-run
+ * of a task that was never killed. Judged over every task before any
+ * missing outcome, so that the finding is named even when the run then
+ * hits its deadline with an earlier task still open. 1 when it failed. */
+static int retry_runs_wrong(const struct hist *h, struct chaos_check *c, uint32_t cap)
+{
+	for (uint32_t id = 0; id < h->sc->ntasks; id++) {
+		const struct task_sum *t = &h->t[id];
+
+		if (t->killed && t->starts > cap)
+			return fail_final(c, "retry: task %u started %u times, cap %u", id,
+					  t->starts, cap),
+			       1;
+		if (!t->killed && !t->in_transit && t->starts > 1)
+			return fail_final(c, "retry: task %u ran %u times but was never killed",
+					  id, t->starts),
+			       1;
+	}
+	return 0;
+}
+
 static void check_retry(const struct hist *h, struct chaos_check *c)
 {
 	const struct chaos_scenario *sc = h->sc;
 	uint32_t cap = 1 + sc->retries, id;
 
-	if (check_common(h, c, "retry"))
+	if (check_common(h, c, "retry") || retry_runs_wrong(h, c, cap))
 		return;
 	for (id = 0; id < sc->ntasks; id++) {
 		const struct task_sum *t = &h->t[id];
 		uint32_t a = t->last_attempt ? t->last_attempt : 1;
 		int bad = misbehaves(&sc->tasks[id], a);
 
-		if (t->killed && t->starts > cap) {
-			fail_final(c, "retry: task %u started %u times, cap %u", id, t->starts,
-				   cap);
-			return;
-		}
-		if (!t->killed && !t->in_transit && t->starts > 1) {
-			fail_final(c, "retry: task %u ran %u times but was never killed", id,
-				   t->starts);
-			return;
-		}
 		switch (t->out) {
 		case OUT_RESULT:
 			if (result_wrong(h, c, "retry", id, a, bad))
