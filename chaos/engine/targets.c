@@ -62,7 +62,8 @@ static struct {
 	int init;
 	char bin[PATH_MAX];    /* directory of the chaos binary */
 	char src[PATH_MAX];    /* holds scenarios/targets/, or "" */
-	char kit_py[PATH_MAX]; /* <src>/scenarios/kit */
+	char kit_py[PATH_MAX]; /* <src>/scenarios/kit: Python, Ruby and Perl kits */
+	char kit_node[PATH_MAX]; /* <src>/scenarios/kit/node: holds chaos-task/ */
 	/* Probe results are cached per shipped target: -1 unknown, 0 / 1. */
 	int probed[NSHIPPED];
 	char probe_why[NSHIPPED][256];
@@ -144,9 +145,12 @@ void chaos__targets_init(const char *exe)
 			}
 		}
 	}
-	if (reg.src[0])
+	if (reg.src[0]) {
 		snprintf(reg.kit_py, sizeof(reg.kit_py), "%.*s/scenarios/kit", PATH_MAX - 32,
 			 reg.src);
+		snprintf(reg.kit_node, sizeof(reg.kit_node), "%.*s/scenarios/kit/node",
+			 PATH_MAX - 32, reg.src);
+	}
 }
 
 static void ensure_init(void)
@@ -165,6 +169,12 @@ const char *chaos_kit_python_dir(void)
 {
 	ensure_init();
 	return reg.kit_py;
+}
+
+const char *chaos_kit_node_dir(void)
+{
+	ensure_init();
+	return reg.kit_node;
 }
 
 const char *chaos_kit_bin_dir(void)
