@@ -435,7 +435,7 @@ static void test_target_list_and_home(void **state)
 	chaos__targets_init("/proc/chaos");
 	assert_string_equal(chaos__targets_src_dir(), "");
 	assert_int_equal(chaos_target_list(&ts, &n), 0);
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 20);
 	assert_string_equal(ts[0].name, "safepool");
 	assert_string_equal(ts[1].name, "mp-pool-map");
 	for (size_t i = 0; i < n; i++) {

@@ -28,7 +28,19 @@ sys.path.insert(0, KIT)
 import chaos_task  # noqa: E402
 
 PY_ADAPTERS = ["mp-pool-map", "mp-pool-imap", "mp-pool-apply", "cf-process", "loky",
-               "billiard", "pebble"]
+               "billiard", "pebble", "mp-pool-spawn", "mp-pool-forkserver", "multiprocess",
+               "cf-process-mtpc", "dask-distributed"]
+# Adapters in other languages, and what each needs (skipped with the reason
+# when it is missing; ci/install-deps installs every one).
+NODE_MODULES = os.path.join(TARGETS, "node", "node_modules")
+OTHER_ADAPTERS = {
+    "jest-worker": os.path.join(NODE_MODULES, "jest-worker", "package.json"),
+    "workerpool": os.path.join(NODE_MODULES, "workerpool", "package.json"),
+    "tinypool": os.path.join(NODE_MODULES, "tinypool", "package.json"),
+    "ruby-parallel": ["/usr/bin/ruby", "-e", "require 'parallel'"],
+    "perl-forkmanager": ["/usr/bin/perl", "-e", "use Parallel::ForkManager;"],
+}
+PY_NEEDS = {"multiprocess": "multiprocess", "dask-distributed": "distributed"}
 SH_ADAPTERS = ["gnu-parallel", "xargs"]
 C_ADAPTERS = ["safepool"]
 # Policies each adapter reports as unsupported.
@@ -37,6 +49,10 @@ UNSUPPORTED = {
     "mp-pool-apply": ["abort", "retry"], "cf-process": ["retry"], "loky": ["retry"],
     "billiard": ["retry"], "pebble": [], "gnu-parallel": [], "xargs": ["abort", "retry"],
     "safepool": [],
+    "mp-pool-spawn": ["abort", "retry"], "mp-pool-forkserver": ["abort", "retry"],
+    "multiprocess": ["abort", "retry"], "cf-process-mtpc": ["retry"], "dask-distributed": [],
+    "jest-worker": [], "workerpool": ["retry"], "tinypool": ["retry"], "ruby-parallel": ["retry"],
+    "perl-forkmanager": ["retry"],
 }
 OUTCOME = re.compile(r"^(result \d+ -?\d+|lost \d+|error \d+ \S.*|killed-tasks (\d+(,\d+)*)?"
                      r"|aborted \S.*|unsupported \S.*|done)$")
@@ -337,11 +353,28 @@ def adapter_path(name):
     return os.path.join(TARGETS, name)
 
 
+def adapter_missing(name):
+    """Why the pool of a shipped adapter is not installed, or None."""
+    need = OTHER_ADAPTERS.get(name)
+    if name in PY_NEEDS:
+        need = [PYTHON, "-c", "import " + PY_NEEDS[name]]
+    if isinstance(need, str):
+        return None if os.path.exists(need) else need + " missing"
+    if need:
+        try:
+            ok = subprocess.run(need, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                timeout=30).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        return None if ok else "'%s' fails" % " ".join(need)
+    return None
+
+
 def run_adapter(name, timeout, **kw):
     """Run an adapter in its own session; on timeout, or when it leaves
     workers behind, kill the whole process group so nothing outlives it.
     Returns (returncode or None on timeout, stdout lines, stderr)."""
-    p = subprocess.Popen([adapter_path(name)], env=env_with(**kw), stdout=subprocess.PIPE,
+    p = subprocess.Popen([adapter_path(name)], env=kit_env(**kw), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = p.communicate(timeout=timeout)
@@ -362,7 +395,11 @@ def test_adapters():
     spec = write_spec("chaos-tasks 1 %d\n" % n + "".join(
         "%d sleep=%d result=%d\n" % (i, 50 if i == 3 else 0, 1000 + i) for i in range(n)), "ok")
     want = sorted("result %d %d" % (i, 1000 + i) for i in range(n))
-    for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS:
+    for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS + list(OTHER_ADAPTERS):
+        why = adapter_missing(name)
+        if why:
+            print("skip %s: %s (ci/install-deps installs it)" % (name, why))
+            continue
         if not os.access(adapter_path(name), os.X_OK):
             check("adapter %s exists" % name, False, adapter_path(name))
             continue
@@ -400,7 +437,7 @@ def survey():
         "%d sleep=200%s\n" % (i, " action=selfkill" if i == 3 else "") for i in range(8)), "sv")
     print("\nsurvey: 8 tasks, 2 workers, task 3 self-kills (SIGKILL), timeout 20 s")
     for policy in ("skip", "abort", "retry"):
-        for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS:
+        for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS + list(OTHER_ADAPTERS):
             t0 = time.monotonic()
             rc, lines, _ = run_adapter(name, 20, CHAOS_WORKERS=2, CHAOS_NTASKS=8,
                                        CHAOS_TASKS=spec, CHAOS_POLICY=policy, CHAOS_RETRIES=2)
