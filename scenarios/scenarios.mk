@@ -33,14 +33,18 @@ kit-check: $(B)/chaos-task $(TGT_BINS)
 # task kit, the suites and the baselines in $(PREFIX)/share/chaos/scenarios,
 # where chaos/engine/targets.c looks for them next to an installed chaos.
 CHAOS_SHARE = $(DESTDIR)$(PREFIX)/share/chaos/scenarios
-SCRIPT_TGTS = $(filter-out %.c,$(wildcard scenarios/targets/*))
+# scenarios/targets/node/ holds the Node.js adapters' pools, not an adapter.
+SCRIPT_TGTS = $(filter-out %.c scenarios/targets/node,$(wildcard scenarios/targets/*))
 
 install:: $(B)/chaos-task $(TGT_BINS)
 	install -d $(DESTDIR)$(BINDIR) $(CHAOS_SHARE)/targets $(CHAOS_SHARE)/kit \
 		$(CHAOS_SHARE)/expected $(CHAOS_SHARE)/seed $(CHAOS_SHARE)/oom $(CHAOS_SHARE)/schedules
 	install -m 755 $(B)/chaos-task $(DESTDIR)$(BINDIR)/chaos-task
 	install -m 755 $(SCRIPT_TGTS) $(TGT_BINS) $(CHAOS_SHARE)/targets/
-	install -m 644 scenarios/kit/*.py $(CHAOS_SHARE)/kit/
+	install -m 644 scenarios/kit/*.py scenarios/kit/*.rb scenarios/kit/*.pm $(CHAOS_SHARE)/kit/
+	install -d $(CHAOS_SHARE)/kit/node/chaos-task
+	install -m 644 scenarios/kit/node/chaos-task/index.js \
+		scenarios/kit/node/chaos-task/package.json $(CHAOS_SHARE)/kit/node/chaos-task/
 	install -m 644 scenarios/expected/* $(CHAOS_SHARE)/expected/
 	for s in seed oom schedules; do install -m 644 scenarios/$$s/*.ini $(CHAOS_SHARE)/$$s/; done
 

@@ -495,7 +495,7 @@ static void test_target_list_and_home(void **state)
 	chaos__targets_init("/proc/chaos");
 	assert_string_equal(chaos__targets_src_dir(), "");
 	assert_int_equal(chaos_target_list(&ts, &n), 0);
-	assert_int_equal(n, 11); /* the shipped targets, safepool-py included */
+	assert_int_equal(n, 21); /* the shipped targets, safepool-py included */
 	assert_string_equal(ts[0].name, "safepool");
 	assert_string_equal(ts[1].name, "mp-pool-map");
 	for (size_t i = 0; i < n; i++) {
@@ -668,6 +668,7 @@ static void test_report_markdown_and_table(void **state)
 	assert_non_null(strstr(md, "(mp-pool-map/seed/kill-one-skip/timeline.svg)"));
 	free(md);
 
+	unsetenv("COLUMNS"); /* not a terminal: one table, however wide */
 	f = open_memstream(&tab, &len);
 	assert_non_null(f);
 	assert_int_equal(chaos__mx_print_table(cells, 6, f), 0);
@@ -675,6 +676,20 @@ static void test_report_markdown_and_table(void **state)
 	assert_int_equal(tu_count(tab, "\n"), 4); /* header + 3 scenarios */
 	assert_non_null(strstr(tab, "scenario            mp-pool-map  safepool"));
 	assert_non_null(strstr(tab, "seed/no-kill        PASS         SKIP"));
+	free(tab);
+
+	/* Narrower than both targets: one band per target, each with the
+	 * scenario column, a blank line between them. */
+	setenv("COLUMNS", "35", 1);
+	f = open_memstream(&tab, &len);
+	assert_non_null(f);
+	assert_int_equal(chaos__mx_print_table(cells, 6, f), 0);
+	fclose(f);
+	unsetenv("COLUMNS");
+	assert_int_equal(tu_count(tab, "\n"), 9); /* 2 x (header + 3 scenarios) + blank */
+	assert_non_null(strstr(tab, "scenario            mp-pool-map\n"));
+	assert_non_null(strstr(tab, "\n\nscenario            safepool "));
+	assert_non_null(strstr(tab, "seed/no-kill        SKIP"));
 	free(tab);
 }
 

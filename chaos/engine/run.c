@@ -1400,6 +1400,8 @@ static char **build_env(const struct run *R, const char *tasks_path)
 	const struct chaos_scenario *sc = R->sc;
 	const char *py = chaos_kit_python_dir(), *bin = chaos_kit_bin_dir();
 	const char *opp = getenv("PYTHONPATH"), *opath = getenv("PATH");
+	const char *node = chaos_kit_node_dir(), *onp = getenv("NODE_PATH");
+	const char *orl = getenv("RUBYLIB"), *op5 = getenv("PERL5LIB");
 	size_t n = 0, i, k = 0;
 	char **env;
 
@@ -1412,7 +1414,8 @@ static char **build_env(const struct run *R, const char *tasks_path)
 		const char *e = environ[i];
 
 		if (strncmp(e, "CHAOS_", 6) == 0 || strncmp(e, "PYTHONPATH=", 11) == 0 ||
-		    strncmp(e, "PATH=", 5) == 0)
+		    strncmp(e, "PATH=", 5) == 0 || strncmp(e, "NODE_PATH=", 10) == 0 ||
+		    strncmp(e, "RUBYLIB=", 8) == 0 || strncmp(e, "PERL5LIB=", 9) == 0)
 			continue;
 		env[k++] = strdup(e);
 	}
@@ -1428,6 +1431,15 @@ static char **build_env(const struct run *R, const char *tasks_path)
 		goto fail;
 	if (asprintf(&env[k++], "PYTHONPATH=%s%s%s", py ? py : "", opp && *opp ? ":" : "",
 		     opp ? opp : "") < 0)
+		goto fail;
+	/* The Ruby and Perl kits sit beside the Python one; the Node.js kit is
+	 * the package chaos-task below its own directory. */
+	if (asprintf(&env[k++], "NODE_PATH=%s%s%s", node ? node : "", onp && *onp ? ":" : "",
+		     onp ? onp : "") < 0 ||
+	    asprintf(&env[k++], "RUBYLIB=%s%s%s", py ? py : "", orl && *orl ? ":" : "",
+		     orl ? orl : "") < 0 ||
+	    asprintf(&env[k++], "PERL5LIB=%s%s%s", py ? py : "", op5 && *op5 ? ":" : "",
+		     op5 ? op5 : "") < 0)
 		goto fail;
 	if (asprintf(&env[k++], "PATH=%s%s%s", bin ? bin : "", bin ? ":" : "",
 		     opath ? opath : "/usr/local/bin:/usr/bin:/bin") < 0)

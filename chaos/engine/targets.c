@@ -39,23 +39,39 @@
 extern char **environ;
 
 /* The shipped targets in display order, and what each needs at run time. */
+#define PY "/usr/bin/python3"
+#define NODE_MODULES "scenarios/targets/node/node_modules/"
 static const struct shipped {
 	const char *name;
-	const char *py_import; /* a Python import statement, or NULL */
-	const char *tool;      /* a program that must be on PATH, or NULL */
-	int needs_chaos_task;  /* shell adapters run the chaos-task executable */
+	const char *interp;   /* an interpreter (absolute path) that must run code, or NULL */
+	const char *code;     /* e.g. a Python import statement, run with -c (Python) or -e */
+	const char *tool;     /* a program that must be on PATH, or NULL */
+	int needs_chaos_task; /* shell adapters run the chaos-task executable */
+	const char *file;     /* a file below the source directory that must exist, or NULL */
 } shipped[] = {
-    {"safepool", NULL, NULL, 0},
-    {"mp-pool-map", "import multiprocessing", NULL, 0},
-    {"mp-pool-imap", "import multiprocessing", NULL, 0},
-    {"mp-pool-apply", "import multiprocessing", NULL, 0},
-    {"cf-process", "import concurrent.futures", NULL, 0},
-    {"billiard", "import billiard", NULL, 0},
-    {"pebble", "import pebble", NULL, 0},
-    {"loky", "import joblib.externals.loky", NULL, 0},
-    {"safepool-py", "import multiprocessing", NULL, 0},
-    {"gnu-parallel", NULL, "parallel", 1},
-    {"xargs", NULL, "xargs", 1},
+    {"safepool", NULL, NULL, NULL, 0, NULL},
+    {"mp-pool-map", PY, "import multiprocessing", NULL, 0, NULL},
+    {"mp-pool-imap", PY, "import multiprocessing", NULL, 0, NULL},
+    {"mp-pool-apply", PY, "import multiprocessing", NULL, 0, NULL},
+    {"cf-process", PY, "import concurrent.futures", NULL, 0, NULL},
+    {"billiard", PY, "import billiard", NULL, 0, NULL},
+    {"pebble", PY, "import pebble", NULL, 0, NULL},
+    {"loky", PY, "import joblib.externals.loky", NULL, 0, NULL},
+    {"safepool-py", PY, "import multiprocessing", NULL, 0, NULL},
+    {"gnu-parallel", NULL, NULL, "parallel", 1, NULL},
+    {"xargs", NULL, NULL, "xargs", 1, NULL},
+    {"mp-pool-spawn", PY, "import multiprocessing", NULL, 0, NULL},
+    {"mp-pool-forkserver", PY, "import multiprocessing", NULL, 0, NULL},
+    {"multiprocess", PY, "import multiprocess", NULL, 0, NULL},
+    /* max_tasks_per_child is new in Python 3.11. */
+    {"cf-process-mtpc", PY,
+     "import sys, concurrent.futures; sys.exit(sys.version_info < (3, 11))", NULL, 0, NULL},
+    {"dask-distributed", PY, "import distributed", NULL, 0, NULL},
+    {"jest-worker", "/usr/bin/node", "", NULL, 0, NODE_MODULES "jest-worker/package.json"},
+    {"workerpool", "/usr/bin/node", "", NULL, 0, NODE_MODULES "workerpool/package.json"},
+    {"tinypool", "/usr/bin/node", "", NULL, 0, NODE_MODULES "tinypool/package.json"},
+    {"ruby-parallel", "/usr/bin/ruby", "require 'parallel'", NULL, 0, NULL},
+    {"perl-forkmanager", "/usr/bin/perl", "use Parallel::ForkManager;", NULL, 0, NULL},
 };
 #define NSHIPPED (sizeof(shipped) / sizeof(shipped[0]))
 
@@ -63,7 +79,8 @@ static struct {
 	int init;
 	char bin[PATH_MAX];    /* directory of the chaos binary */
 	char src[PATH_MAX];    /* holds scenarios/targets/, or "" */
-	char kit_py[PATH_MAX]; /* <src>/scenarios/kit */
+	char kit_py[PATH_MAX]; /* <src>/scenarios/kit: Python, Ruby and Perl kits */
+	char kit_node[PATH_MAX]; /* <src>/scenarios/kit/node: holds chaos-task/ */
 	/* Probe results are cached per shipped target: -1 unknown, 0 / 1. */
 	int probed[NSHIPPED];
 	char probe_why[NSHIPPED][256];
@@ -145,9 +162,12 @@ void chaos__targets_init(const char *exe)
 			}
 		}
 	}
-	if (reg.src[0])
+	if (reg.src[0]) {
 		snprintf(reg.kit_py, sizeof(reg.kit_py), "%.*s/scenarios/kit", PATH_MAX - 32,
 			 reg.src);
+		snprintf(reg.kit_node, sizeof(reg.kit_node), "%.*s/scenarios/kit/node",
+			 PATH_MAX - 32, reg.src);
+	}
 }
 
 static void ensure_init(void)
@@ -166,6 +186,12 @@ const char *chaos_kit_python_dir(void)
 {
 	ensure_init();
 	return reg.kit_py;
+}
+
+const char *chaos_kit_node_dir(void)
+{
+	ensure_init();
+	return reg.kit_node;
 }
 
 const char *chaos_kit_bin_dir(void)
@@ -303,23 +329,35 @@ static int probe_runtime(size_t i, char *why, size_t whylen)
 		goto out;
 	reg.probed[i] = 1;
 	why_c[0] = '\0';
-	if (s->py_import) {
-		char *argv[] = {"/usr/bin/python3", "-c", (char *)s->py_import, NULL};
+	if (s->interp) {
+		char *argv[] = {(char *)s->interp, strcmp(s->interp, PY) == 0 ? "-c" : "-e",
+				(char *)s->code, NULL};
 		int r;
 
 		if (!is_exec(argv[0])) {
 			reg.probed[i] = 0;
-			snprintf(why_c, wl, "/usr/bin/python3 not found");
+			snprintf(why_c, wl, "%s not found", s->interp);
 			goto out;
 		}
 		r = chaos__probe(argv, NULL, 0, PROBE_TIMEOUT_MS);
 		if (r != 0) {
 			reg.probed[i] = 0;
 			if (r == -ETIMEDOUT)
-				snprintf(why_c, wl, "/usr/bin/python3 -c '%s' timed out",
-					 s->py_import);
+				snprintf(why_c, wl, "%s %s '%s' timed out", s->interp, argv[1],
+					 s->code);
 			else
-				snprintf(why_c, wl, "/usr/bin/python3 cannot '%s'", s->py_import);
+				snprintf(why_c, wl, "%s cannot '%s'", s->interp, s->code);
+			goto out;
+		}
+	}
+	if (s->file) {
+		char p[PATH_MAX + 128];
+		struct stat st;
+
+		snprintf(p, sizeof(p), "%s/%s", reg.src, s->file);
+		if (stat(p, &st) != 0) {
+			reg.probed[i] = 0;
+			snprintf(why_c, wl, "%.160s missing (ci/install-deps installs it)", p);
 			goto out;
 		}
 	}
@@ -427,9 +465,8 @@ int chaos_target_resolve(const char *spec, struct chaos_target *t)
 			break;
 	if (i == NSHIPPED) {
 		snprintf(t->why, sizeof(t->why),
-			 "unknown target '%s' (shipped: safepool, mp-pool-map, mp-pool-imap, "
-			 "mp-pool-apply, cf-process, billiard, pebble, loky, safepool-py, gnu-parallel, "
-			 "xargs; or NAME=COMMAND)",
+			 "unknown target '%s' (not a shipped adapter, README.md lists them; or "
+			 "NAME=COMMAND)",
 			 t->name);
 		return -ENOENT;
 	}

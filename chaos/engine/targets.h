@@ -26,8 +26,11 @@ int chaos_target_list(struct chaos_target **ts, size_t *n);
 void chaos_target_free(struct chaos_target *t);
 
 /* Directories the controller exports to every target: the Python task
- * kit's directory (PYTHONPATH) and the one holding chaos-task (PATH). */
+ * kit's directory (PYTHONPATH; also RUBYLIB and PERL5LIB for the Ruby and
+ * Perl kits beside it), the directory holding the Node.js kit's package
+ * chaos-task/ (NODE_PATH) and the one holding chaos-task (PATH). */
 const char *chaos_kit_python_dir(void);
+const char *chaos_kit_node_dir(void);
 const char *chaos_kit_bin_dir(void);
 
 #endif

@@ -8,11 +8,13 @@
 # cores; a HANG under the cap is the same HANG, it is only found sooner.
 # The cap leaves room for loky's slow start (about 1.5 s) and shutdown.
 # billiard is slow, not hung: it notices a lost worker after its 10 s
-# lost_worker_timeout, so it keeps a longer cap of its own. Most runs wait
-# on a deadline rather than use a CPU, so three run at once.
+# lost_worker_timeout, so it keeps a longer cap of its own; so does
+# dask-distributed, whose LocalCluster takes 2-4 s to start and stop on a
+# busy machine. Most runs wait on a deadline rather than use a CPU, so three
+# run at once.
 DEMO_JOBS         ?= 3
 DEMO_MAX_DEADLINE ?= 5s
-DEMO_TARGET_CAPS  ?= --target-deadline billiard=15s
+DEMO_TARGET_CAPS  ?= --target-deadline billiard=15s --target-deadline dask-distributed=15s
 DEMO_SUITES       ?= seed,oom,schedules
 DEMO_OUT          ?= $(B)/matrix
 DEMO_ARGS         ?=

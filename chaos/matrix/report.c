@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -467,10 +469,50 @@ const struct chaos_mx_cell *chaos__mx_cell(const struct chaos_mx_cell *cells, si
 	return NULL;
 }
 
+/* The width to fit the table into: $COLUMNS when set, else the terminal's
+ * width when f is one, else 0 (no limit: a file or a pipe gets one table). */
+static size_t table_width(FILE *f)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	int fd = fileno(f);
+
+	if (cols && *cols) {
+		char *end;
+		unsigned long v = strtoul(cols, &end, 10);
+
+		if (*end == '\0' && v > 0 && v < 100000)
+			return (size_t)v;
+	}
+	if (fd >= 0 && isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
+/* Columns t0 .. t1-1 of the table, with the scenario column first. */
+static void print_band(const struct chaos_mx_cell *cells, size_t n, const struct grid *g,
+		       const size_t *w, size_t kw, size_t t0, size_t t1, FILE *f)
+{
+	fprintf(f, "%-*s", (int)kw, "scenario");
+	for (size_t t = t0; t < t1; t++)
+		fprintf(f, "  %-*s", (int)w[t], g->targets[t]);
+	fputc('\n', f);
+	for (size_t k = 0; k < g->nk; k++) {
+		fprintf(f, "%-*s", (int)kw, g->keys[k]);
+		for (size_t t = t0; t < t1; t++) {
+			const struct chaos_mx_cell *c =
+			    chaos__mx_cell(cells, n, g->targets[t], g->keys[k]);
+
+			fprintf(f, "  %-*s", (int)w[t], c ? chaos__mx_cell_text(c) : "-");
+		}
+		fputc('\n', f);
+	}
+}
+
 int chaos__mx_print_table(const struct chaos_mx_cell *cells, size_t n, FILE *f)
 {
 	struct grid g;
-	size_t kw = strlen("scenario");
+	size_t kw = strlen("scenario"), width = table_width(f);
 	size_t *w = NULL;
 	int rc = grid_build(cells, n, &g);
 
@@ -495,19 +537,18 @@ int chaos__mx_print_table(const struct chaos_mx_cell *cells, size_t n, FILE *f)
 				w[t] = l;
 		}
 	}
-	fprintf(f, "%-*s", (int)kw, "scenario");
-	for (size_t t = 0; t < g.nt; t++)
-		fprintf(f, "  %-*s", (int)w[t], g.targets[t]);
-	fputc('\n', f);
-	for (size_t k = 0; k < g.nk; k++) {
-		fprintf(f, "%-*s", (int)kw, g.keys[k]);
-		for (size_t t = 0; t < g.nt; t++) {
-			const struct chaos_mx_cell *c =
-			    chaos__mx_cell(cells, n, g.targets[t], g.keys[k]);
+	/* Many targets do not fit one terminal line: print the table in bands
+	 * of the target columns that fit, each band with the scenario column,
+	 * a blank line between bands. A band holds at least one target. */
+	for (size_t t0 = 0; t0 < g.nt || t0 == 0;) {
+		size_t t1 = t0 + 1, used = kw + 2 + w[t0];
 
-			fprintf(f, "  %-*s", (int)w[t], c ? chaos__mx_cell_text(c) : "-");
-		}
-		fputc('\n', f);
+		while (t1 < g.nt && (!width || used + 2 + w[t1] <= width))
+			used += 2 + w[t1++];
+		if (t0)
+			fputc('\n', f);
+		print_band(cells, n, &g, w, kw, t0, t1 > g.nt ? g.nt : t1, f);
+		t0 = t1;
 	}
 out:
 	free(w);

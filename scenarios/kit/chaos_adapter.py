@@ -78,15 +78,18 @@ def die(text):
     sys.exit(2)
 
 
-def futures_map(submit, ntasks, policy, shutdown):
+def futures_map(submit, ntasks, policy, shutdown, as_completed=None):
     """Map ids through a concurrent.futures-style executor.
 
     skip: every future is reported in id order (result or error).
     abort: outcomes are reported as they complete; the first exception
     prints `aborted` and shutdown(True) cancels what has not started.
     Returns nothing; the caller prints `done`. `retry` is not handled here:
-    these executors have no retry."""
+    these executors have no retry. as_completed: the pool's own, for
+    futures that are not concurrent.futures.Future (dask's)."""
     import concurrent.futures as cf
+
+    as_completed = as_completed or cf.as_completed
 
     futs = [submit(i) for i in range(ntasks)]
     if policy == "skip":
@@ -100,7 +103,7 @@ def futures_map(submit, ntasks, policy, shutdown):
         shutdown(False)
         return
     ids = {f: i for i, f in enumerate(futs)}
-    for f in cf.as_completed(futs):
+    for f in as_completed(futs):
         i = ids[f]
         try:
             v = f.result()
@@ -113,3 +116,16 @@ def futures_map(submit, ntasks, policy, shutdown):
             return
         result(i, v)
     shutdown(False)
+
+
+def map_all_or_nothing(call, what):
+    """Report a pool's map() that returns every result or raises: the
+    results in id order, or `aborted` with the exception (no partial
+    results exist). Returns nothing; the caller prints `done`."""
+    try:
+        values = call()
+    except Exception as e:  # the pool's own exception types vary
+        aborted("%s raised %s: %s (no partial results)" % (what, type(e).__name__, e))
+    else:
+        for i, v in enumerate(values):
+            result(i, v)

@@ -8,6 +8,7 @@ child process runs under a timeout; a check that times out fails.
 import os
 import pickle
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +28,19 @@ sys.path.insert(0, KIT)
 import chaos_task  # noqa: E402
 
 PY_ADAPTERS = ["mp-pool-map", "mp-pool-imap", "mp-pool-apply", "cf-process", "loky",
-               "billiard", "pebble"]
+               "billiard", "pebble", "mp-pool-spawn", "mp-pool-forkserver", "multiprocess",
+               "cf-process-mtpc", "dask-distributed"]
+# Adapters in other languages, and what each needs (skipped with the reason
+# when it is missing; ci/install-deps installs every one).
+NODE_MODULES = os.path.join(TARGETS, "node", "node_modules")
+OTHER_ADAPTERS = {
+    "jest-worker": os.path.join(NODE_MODULES, "jest-worker", "package.json"),
+    "workerpool": os.path.join(NODE_MODULES, "workerpool", "package.json"),
+    "tinypool": os.path.join(NODE_MODULES, "tinypool", "package.json"),
+    "ruby-parallel": ["/usr/bin/ruby", "-e", "require 'parallel'"],
+    "perl-forkmanager": ["/usr/bin/perl", "-e", "use Parallel::ForkManager;"],
+}
+PY_NEEDS = {"multiprocess": "multiprocess", "dask-distributed": "distributed"}
 SH_ADAPTERS = ["gnu-parallel", "xargs"]
 C_ADAPTERS = ["safepool"]
 # Policies each adapter reports as unsupported.
@@ -36,6 +49,10 @@ UNSUPPORTED = {
     "mp-pool-apply": ["abort", "retry"], "cf-process": ["retry"], "loky": ["retry"],
     "billiard": ["retry"], "pebble": [], "gnu-parallel": [], "xargs": ["abort", "retry"],
     "safepool": [],
+    "mp-pool-spawn": ["abort", "retry"], "mp-pool-forkserver": ["abort", "retry"],
+    "multiprocess": ["abort", "retry"], "cf-process-mtpc": ["retry"], "dask-distributed": [],
+    "jest-worker": [], "workerpool": ["retry"], "tinypool": ["retry"], "ruby-parallel": ["retry"],
+    "perl-forkmanager": ["retry"],
 }
 OUTCOME = re.compile(r"^(result \d+ -?\d+|lost \d+|error \d+ \S.*|killed-tasks (\d+(,\d+)*)?"
                      r"|aborted \S.*|unsupported \S.*|done)$")
@@ -192,18 +209,45 @@ class Controller:
         os.unlink(self.path)
 
 
-def run_child(task_id, attempt, spec, go_timeout=None, ack=False):
-    """Run chaos_task.run(task_id) in a fresh Python against a controller
+# Each kit's one-line driver: run task %d, print the result, exit 1 on the
+# kit's task error (2 on any other error). The protocol tests below run every
+# kit through the same assertions, so the kits behave alike.
+KIT_DRIVERS = {
+    "python": [PYTHON, "-c", "import sys, chaos_task\n"
+               "try:\n    print(chaos_task.run(%d))\n"
+               "except chaos_task.TaskError:\n    sys.exit(1)\n"],
+    "node": ["node", "-e", "const k = require('chaos-task'); k.run(%d).then("
+             "(v) => console.log(v), (e) => { process.exitCode = "
+             "e instanceof k.TaskError ? 1 : 2; })"],
+    "ruby": ["ruby", "-e", "require 'chaos_task'\n"
+             "begin\n puts ChaosTask.run(%d)\nrescue ChaosTask::TaskError\n exit 1\nend"],
+    "perl": ["perl", "-e", "use ChaosTask; my $r = eval { ChaosTask::run(%d) };"
+             " if (!defined $r) { exit(ref $@ && $@->isa('ChaosTask::TaskError') ? 1 : 2) }"
+             " print \"$r\\n\""],
+}
+
+
+def kit_env(**kw):
+    """The environment the controller gives a target: every kit on its
+    runtime's search path."""
+    env = env_with(**kw)
+    env["NODE_PATH"] = os.path.join(KIT, "node")
+    env["RUBYLIB"] = KIT
+    env["PERL5LIB"] = KIT
+    return env
+
+
+def run_child(task_id, attempt, spec, go_timeout=None, kit="python", ack=False):
+    """Run the kit's run(task_id) in a fresh process against a controller
     answering go <attempt> (None: never answers). Returns (returncode,
     lines, maxrss_kib)."""
     ctl = Controller(attempt, ack)
     kw = {"CHAOS_EVENTS": ctl.path, "CHAOS_TASKS": write_spec(spec, "p%d" % task_id)}
     if go_timeout is not None:
         kw["CHAOS_GO_TIMEOUT_MS"] = go_timeout
-    code = ("import sys, chaos_task\n"
-            "try:\n    print(chaos_task.run(%d))\n"
-            "except chaos_task.TaskError:\n    sys.exit(1)\n" % task_id)
-    p = subprocess.Popen([PYTHON, "-c", code], env=env_with(**kw), stdout=subprocess.PIPE,
+    argv = list(KIT_DRIVERS[kit])
+    argv[-1] = argv[-1] % task_id
+    p = subprocess.Popen(argv, env=kit_env(**kw), stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     status = rss = None
@@ -224,34 +268,44 @@ def run_child(task_id, attempt, spec, go_timeout=None, ack=False):
     return p.returncode, ctl.lines, rss
 
 
-def test_protocol():
-    rc, lines, _ = run_child(3, 2, "chaos-tasks 1 4\n0\n1\n2\n3 sleep=20 result=9\n")
-    check("protocol start/go/end", rc == 0 and lines == ["start 3", "end 3 9"], (rc, lines))
+def test_protocol(kit="python"):
+    def name(n):
+        return n if kit == "python" else "%s kit: %s" % (kit, n)
+
+    def run(*a, **kw):
+        return run_child(*a, kit=kit, **kw)
+
+    rc, lines, _ = run(3, 2, "chaos-tasks 1 4\n0\n1\n2\n3 sleep=20 result=9\n")
+    check(name("protocol start/go/end"), rc == 0 and lines == ["start 3", "end 3 9"],
+          (rc, lines))
     spec = "chaos-tasks 1 2\n0 action=fail times=2 result=3\n1 action=fail times=0\n"
-    rc, lines, _ = run_child(0, 2, spec)
-    check("times: attempt 2 of times=2 fails", rc == 1 and lines ==
+    rc, lines, _ = run(0, 2, spec)
+    check(name("times: attempt 2 of times=2 fails"), rc == 1 and lines ==
           ["start 0", "fail 0 task 0 failed on purpose (attempt 2)"], (rc, lines))
-    rc, lines, _ = run_child(0, 3, spec)
-    check("times: attempt 3 of times=2 returns", rc == 0 and lines == ["start 0", "end 0 3"],
+    rc, lines, _ = run(0, 3, spec)
+    check(name("times: attempt 3 of times=2 returns"), rc == 0
+          and lines == ["start 0", "end 0 3"], (rc, lines))
+    rc, lines, _ = run(1, 50, spec)
+    check(name("times=0 misbehaves on every attempt"), rc == 1
+          and lines[-1].startswith("fail 1 "), (rc, lines))
+    rc, lines, _ = run(0, 1, "chaos-tasks 1 1\n0 action=exit code=42\n")
+    check(name("exit code"), rc == 42 and lines == ["start 0"], (rc, lines))
+    rc, lines, _ = run(0, 1, "chaos-tasks 1 1\n0 action=selfkill\n")
+    check(name("selfkill dies by SIGKILL"), rc == -signal.SIGKILL, rc)
+    rc, lines, _ = run(0, 2, "chaos-tasks 1 1\n0 action=selfkill\n")
+    check(name("selfkill times=1, attempt 2 returns"), rc == 0
+          and lines == ["start 0", "end 0 0"], (rc, lines))
+    rc, lines, _ = run(0, 1, "chaos-tasks 1 1\n0 action=segv\n")
+    check(name("segv dies by SIGSEGV"), rc == -signal.SIGSEGV, rc)
+    rc, lines, rss = run(0, 1, "chaos-tasks 1 1\n0 alloc=67108864 result=1\n")
+    check(name("alloc touches every page"), rc == 0 and rss >= 64 * 1024, (rc, rss))
+    rc, lines, _ = run(0, 1, "chaos-tasks 1 1\n0 result=-9223372036854775808\n")
+    check(name("64-bit result"), rc == 0 and lines == ["start 0", "end 0 -9223372036854775808"],
           (rc, lines))
-    rc, lines, _ = run_child(1, 50, spec)
-    check("times=0 misbehaves on every attempt", rc == 1 and lines[-1].startswith("fail 1 "),
-          (rc, lines))
-    rc, lines, _ = run_child(0, 1, "chaos-tasks 1 1\n0 action=exit code=42\n")
-    check("exit code", rc == 42 and lines == ["start 0"], (rc, lines))
-    rc, lines, _ = run_child(0, 1, "chaos-tasks 1 1\n0 action=selfkill\n")
-    check("selfkill dies by SIGKILL", rc == -signal.SIGKILL, rc)
-    rc, lines, _ = run_child(0, 2, "chaos-tasks 1 1\n0 action=selfkill\n")
-    check("selfkill times=1, attempt 2 returns", rc == 0 and lines == ["start 0", "end 0 0"],
-          (rc, lines))
-    rc, lines, _ = run_child(0, 1, "chaos-tasks 1 1\n0 action=segv\n")
-    check("segv dies by SIGSEGV", rc == -signal.SIGSEGV, rc)
-    rc, lines, rss = run_child(0, 1, "chaos-tasks 1 1\n0 alloc=67108864 result=1\n")
-    check("alloc touches every page", rc == 0 and rss >= 64 * 1024, (rc, rss))
     t0 = time.monotonic()
-    rc, lines, _ = run_child(0, None, "chaos-tasks 1 1\n0\n", go_timeout=300)
+    rc, lines, _ = run(0, None, "chaos-tasks 1 1\n0\n", go_timeout=300)
     el = time.monotonic() - t0
-    check("no go -> exit 70", rc == chaos_task.EXIT_NO_GO and lines == ["start 0"]
+    check(name("no go -> exit 70"), rc == chaos_task.EXIT_NO_GO and lines == ["start 0"]
           and 0.3 <= el < 10, (rc, lines, el))
 
 
@@ -265,10 +319,11 @@ def test_held_end():
           and lines == ["start 0", "end 0 4"], (rc, lines))
 
 
-def test_hang():
+def test_hang(kit="python"):
     spec = write_spec("chaos-tasks 1 1\n0 action=hang\n", "hang")
-    p = subprocess.Popen([PYTHON, "-c", "import chaos_task; chaos_task.run(0)"],
-                         env=env_with(CHAOS_TASKS=spec))
+    argv = list(KIT_DRIVERS[kit])
+    argv[-1] = argv[-1] % 0
+    p = subprocess.Popen(argv, env=kit_env(CHAOS_TASKS=spec))
     time.sleep(0.5)
     alive = p.poll() is None
     p.send_signal(signal.SIGKILL)
@@ -276,7 +331,37 @@ def test_hang():
         rc = p.wait(10)
     except subprocess.TimeoutExpired:
         rc = None
-    check("hang until killed", alive and rc == -signal.SIGKILL, (alive, rc))
+    check("hang until killed" if kit == "python" else "%s kit: hang until killed" % kit,
+          alive and rc == -signal.SIGKILL, (alive, rc))
+
+
+# ---- the Node.js, Ruby and Perl kits ------------------------------------
+
+# Each kit's own tests, in its own language's runner.
+KIT_UNIT_TESTS = {
+    "node": ["node", "--test", "--test-timeout=60000", os.path.join(KIT, "node", "chaos-task",
+                                                                    "test")],
+    "ruby": ["ruby", os.path.join(ROOT, "tests", "kit", "test_chaos_task.rb")],
+    "perl": ["prove", os.path.join(ROOT, "tests", "kit", "chaos_task.t")],
+}
+
+
+def test_other_kits():
+    for kit, unit in KIT_UNIT_TESTS.items():
+        runtime = KIT_DRIVERS[kit][0]
+        if not shutil.which(runtime) or not shutil.which(unit[0]):
+            print("skip %s kit: %s or %s not installed (ci/install-deps installs them)"
+                  % (kit, runtime, unit[0]))
+            continue
+        try:
+            p = subprocess.run(unit, env=kit_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=120)
+            rc, out = p.returncode, p.stdout
+        except subprocess.TimeoutExpired as e:
+            rc, out = None, str(e.stdout)
+        check("%s kit: its own tests (%s)" % (kit, unit[0]), rc == 0, (rc, out[-2000:]))
+        test_protocol(kit)
+        test_hang(kit)
 
 
 # ---- adapters ----------------------------------------------------------
@@ -287,11 +372,28 @@ def adapter_path(name):
     return os.path.join(TARGETS, name)
 
 
+def adapter_missing(name):
+    """Why the pool of a shipped adapter is not installed, or None."""
+    need = OTHER_ADAPTERS.get(name)
+    if name in PY_NEEDS:
+        need = [PYTHON, "-c", "import " + PY_NEEDS[name]]
+    if isinstance(need, str):
+        return None if os.path.exists(need) else need + " missing"
+    if need:
+        try:
+            ok = subprocess.run(need, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                timeout=30).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        return None if ok else "'%s' fails" % " ".join(need)
+    return None
+
+
 def run_adapter(name, timeout, **kw):
     """Run an adapter in its own session; on timeout, or when it leaves
     workers behind, kill the whole process group so nothing outlives it.
     Returns (returncode or None on timeout, stdout lines, stderr)."""
-    p = subprocess.Popen([adapter_path(name)], env=env_with(**kw), stdout=subprocess.PIPE,
+    p = subprocess.Popen([adapter_path(name)], env=kit_env(**kw), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = p.communicate(timeout=timeout)
@@ -312,7 +414,11 @@ def test_adapters():
     spec = write_spec("chaos-tasks 1 %d\n" % n + "".join(
         "%d sleep=%d result=%d\n" % (i, 50 if i == 3 else 0, 1000 + i) for i in range(n)), "ok")
     want = sorted("result %d %d" % (i, 1000 + i) for i in range(n))
-    for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS:
+    for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS + list(OTHER_ADAPTERS):
+        why = adapter_missing(name)
+        if why:
+            print("skip %s: %s (ci/install-deps installs it)" % (name, why))
+            continue
         if not os.access(adapter_path(name), os.X_OK):
             check("adapter %s exists" % name, False, adapter_path(name))
             continue
@@ -350,7 +456,7 @@ def survey():
         "%d sleep=200%s\n" % (i, " action=selfkill" if i == 3 else "") for i in range(8)), "sv")
     print("\nsurvey: 8 tasks, 2 workers, task 3 self-kills (SIGKILL), timeout 20 s")
     for policy in ("skip", "abort", "retry"):
-        for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS:
+        for name in PY_ADAPTERS + SH_ADAPTERS + C_ADAPTERS + list(OTHER_ADAPTERS):
             t0 = time.monotonic()
             rc, lines, _ = run_adapter(name, 20, CHAOS_WORKERS=2, CHAOS_NTASKS=8,
                                        CHAOS_TASKS=spec, CHAOS_POLICY=policy, CHAOS_RETRIES=2)
@@ -369,6 +475,7 @@ def main():
     test_protocol()
     test_held_end()
     test_hang()
+    test_other_kits()
     test_adapters()
     if "--survey" in sys.argv[1:]:
         survey()
