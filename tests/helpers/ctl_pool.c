@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(mode, "slow") == 0)
-		tu_sleep_ms(300);
+		tu_sleep_ms(env_u32("CTL_BOOT_MS", 300));
 	if (strcmp(mode, "leak") == 0 && fork() == 0) {
 		/* Detached from stdout so that the controller sees EOF. */
 		close(1);
